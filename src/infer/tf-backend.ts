@@ -36,6 +36,10 @@ async function trySetBackend(name: string): Promise<boolean> {
 export async function initTensorflow(preference: TfBackendPreference = 'auto'): Promise<string> {
   if (activeBackend) return activeBackend;
 
+  // Production mode drops tfjs's debug checks and its console banner urging tfjs-node, which
+  // misleads here: the speed comes from ONNX Runtime, tfjs is the loader and the fallback.
+  tf.enableProdMode();
+
   const candidates = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
   for (const name of candidates) {
     if (name === 'tensorflow' && !tryLoadTfjsNode()) continue;

@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+
+import convict from 'convict';
+
+import { EdgePotholeError } from '../util/errors';
+import { schema } from './schema';
+
+export const DEFAULT_CONFIG_FILE = '/etc/edge-pothole/config.json';
+
+/** The validated, frozen configuration; runtime state lives elsewhere. */
+export interface EdgePotholeConfig {
+  vehicle_id: string;
+  threshold: number;
+  positive_label: string;
+  state_dir: string;
+  source: { spec: string; fps: number; loop: boolean; width: number; height: number };
+  model: string;
+  infer: { engine: 'auto' | 'onnxruntime' | 'tfjs'; threads: number };
+  mqtt: {
+    url: string;
+    topic_prefix: string;
+    username: string;
+    password: string;
+    embedded_broker: boolean;
+  };
+}
+
+export interface LoadOptions {
+  /** Config file; when absent, DEFAULT_CONFIG_FILE is read if it exists. */
+  file?: string;
+  /** Flag values keyed by their `arg` name in the schema (e.g. `broker`, `mqtt.topic_prefix`). */
+  flags?: Record<string, string | boolean>;
+  env?: NodeJS.ProcessEnv;
+}
+
+function invalid(message: string): EdgePotholeError {
+  return new EdgePotholeError('EP_CONFIG_INVALID', message);
+}
+
+interface Leaf { env?: string; arg?: string; format?: unknown }
+
+function leaves(node: Record<string, unknown>, prefix = ''): Array<[string, Leaf]> {
+  return Object.entries(node).flatMap(([key, value]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const child = value as Record<string, unknown>;
+
+    return 'doc' in child ? [[path, child as Leaf] as [string, Leaf]] : leaves(child, path);
+  });
+}
+
+/** Every flag the schema accepts, by its `arg` name, with the kind of value it takes. */
+export function configFlags(): Record<string, 'string' | 'boolean'> {
+  const flags: Record<string, 'string' | 'boolean'> = {};
+  for (const [, leaf] of leaves(schema)) {
+    if (leaf.arg) flags[leaf.arg] = leaf.format === Boolean ? 'boolean' : 'string';
+  }
+
+  return flags;
+}
+
+/** An empty env var is a mistake (a unit file's `Environment=X=`), not "true" or "0". */
+function rejectEmptyEnv(env: NodeJS.ProcessEnv): void {
+  const empty = leaves(schema).map(([, leaf]) => leaf.env)
+    .filter((name): name is string => name !== undefined && env[name] === '');
+  if (empty.length > 0) {
+    throw invalid(`invalid configuration: environment variable ${empty.join(', ')} is set but empty; ` +
+      'unset it or give it a value');
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+
+  return value;
+}
+
+/**
+ * Loads defaults, the config file, env vars and flags, validates strictly (unknown keys and bad
+ * values are errors, all reported at once with key, problem and value) and freezes the result.
+ */
+export function loadConfig(options: LoadOptions = {}): Readonly<EdgePotholeConfig> {
+  const env = options.env ?? process.env;
+  rejectEmptyEnv(env);
+
+  const args = Object.entries(options.flags ?? {}).flatMap(([name, value]) => [`--${name}`, String(value)]);
+  let config: convict.Config<EdgePotholeConfig>;
+  try {
+    config = convict<EdgePotholeConfig>(schema as unknown as convict.Schema<EdgePotholeConfig>, { env, args });
+  } catch (err) {
+    throw invalid(`invalid configuration: ${(err as Error).message}`);
+  }
+
+  const file = options.file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (file) {
+    if (!existsSync(file)) throw invalid(`config file ${file} does not exist; fix --config`);
+    try {
+      config.loadFile(file);
+    } catch (err) {
+      throw invalid(`config file ${file} cannot be read: ${(err as Error).message}`);
+    }
+  }
+
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (err) {
+    throw invalid(`invalid configuration${file ? ` (file ${file})` : ''}:\n${(err as Error).message}`);
+  }
+
+  return deepFreeze(config.getProperties());
+}
+
+/** The effective configuration with secrets masked, for `edge-pothole config` and logs. */
+export function maskSecrets(config: Readonly<EdgePotholeConfig>): EdgePotholeConfig {
+  const copy = JSON.parse(JSON.stringify(config)) as EdgePotholeConfig;
+  if (copy.mqtt.password) copy.mqtt.password = '********';
+
+  return copy;
+}

@@ -1,0 +1,152 @@
+import { open, readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+import { sniffImageFormat } from '../preprocess/sniff';
+import { EdgePotholeError } from '../util/errors';
+import { assignSet, type DataSet } from './split';
+
+/** retrain.py warns below this many images per class; we stop unless told otherwise. */
+export const MIN_IMAGES_PER_CLASS = 20;
+
+export interface DatasetImage {
+  /** Absolute path. */
+  file: string;
+  /** Path relative to the image dir, '/'-separated: what the split hashes. */
+  relativePath: string;
+  label: string;
+  labelIndex: number;
+  set: DataSet;
+  /** Source group for the per-group report: a sub-folder, a name prefix like `rf-`, or `other`. */
+  group: string;
+}
+
+export interface Dataset {
+  labels: string[];
+  images: DatasetImage[];
+  /** Files that are not images by their content (skipped with a warning each). */
+  notImages: string[];
+}
+
+export interface ScanOptions {
+  validationPercentage: number;
+  testingPercentage: number;
+  /** Allow classes with fewer than MIN_IMAGES_PER_CLASS images. */
+  allowSmallClasses?: boolean;
+}
+
+function invalidDataset(message: string): EdgePotholeError {
+  return new EdgePotholeError('EP_DATASET_INVALID', message);
+}
+
+/** Source group of a file inside its class folder: `rf-cracks.jpg` -> `rf-`, `sub/x.jpg` -> `sub/`. */
+export function groupOf(pathInClass: string): string {
+  const parts = pathInClass.split('/');
+  if (parts.length > 1) return `${parts[0]}/`;
+
+  const prefix = /^([A-Za-z]+)-/.exec(parts[0]);
+
+  return prefix ? `${prefix[1]}-` : 'other';
+}
+
+async function isImageFile(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    const { bytesRead } = await handle.read(head, 0, 16, 0);
+
+    return bytesRead > 0 && sniffImageFormat(head.subarray(0, bytesRead)) !== undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Every regular, non-hidden file below `dir`, as '/'-separated paths relative to it. */
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const nested = await Promise.all(names.map(async (entry) => {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) return listFiles(path.join(dir, entry.name), relative);
+
+    return entry.isFile() ? [relative] : [];
+  }));
+
+  return nested.flat();
+}
+
+/**
+ * Reads a folder per class (label = folder name, sorted), decides by content which files are
+ * images, assigns each to a set, and refuses before any expensive work when the data set cannot
+ * train a useful model: fewer than two classes, or a class with too few images.
+ */
+export async function scanDataset(imageDir: string, options: ScanOptions): Promise<Dataset> {
+  const root = path.resolve(imageDir);
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (err) {
+    throw invalidDataset(`image dir ${root} cannot be read (${(err as NodeJS.ErrnoException).code}); ` +
+      'pass --image_dir with one sub-folder of photos per class');
+  }
+
+  const labels = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  if (labels.length < 2) {
+    throw invalidDataset(`image dir ${root} has ${labels.length} class folder(s) (${labels.join(', ') || 'none'}); ` +
+      'at least 2 are needed, one sub-folder of photos per class');
+  }
+
+  const images: DatasetImage[] = [];
+  const notImages: string[] = [];
+  for (const [labelIndex, label] of labels.entries()) {
+    const classDir = path.join(root, label);
+    const classImages: DatasetImage[] = [];
+    for (const inClass of await listFiles(classDir)) {
+      const file = path.join(classDir, inClass);
+      if (!(await isImageFile(file))) {
+        notImages.push(file);
+        continue;
+      }
+      const relativePath = `${label}/${inClass}`;
+      classImages.push({
+        file, relativePath, label, labelIndex, group: groupOf(inClass),
+        set: assignSet(relativePath, options.validationPercentage, options.testingPercentage),
+      });
+    }
+    checkClassSize(classDir, classImages.length, options.allowSmallClasses ?? false);
+    if (options.allowSmallClasses) ensureEverySetHasOne(classImages);
+    images.push(...classImages);
+  }
+
+  return { labels, images, notImages };
+}
+
+function checkClassSize(classDir: string, count: number, allowSmall: boolean): void {
+  if (count === 0) {
+    throw invalidDataset(`class folder ${classDir} has no image files (0 found); add photos or remove the folder`);
+  }
+  if (count < MIN_IMAGES_PER_CLASS && !allowSmall) {
+    throw invalidDataset(`class folder ${classDir} has ${count} images, fewer than the minimum of ` +
+      `${MIN_IMAGES_PER_CLASS}; add photos, or pass --allow_small_classes to train anyway`);
+  }
+  if (count < 3) {
+    throw invalidDataset(`class folder ${classDir} has ${count} images; even with --allow_small_classes ` +
+      'a class needs 3 (one for each of training, validation and testing)');
+  }
+}
+
+/** With tiny classes the hash can leave a set empty; move one image there, deterministically. */
+function ensureEverySetHasOne(classImages: DatasetImage[]): void {
+  for (const wanted of ['training', 'validation', 'testing'] as const) {
+    if (classImages.some((image) => image.set === wanted)) continue;
+
+    const counts = new Map<DataSet, number>();
+    for (const image of classImages) counts.set(image.set, (counts.get(image.set) ?? 0) + 1);
+    const donor = [...classImages].reverse().find((image) => (counts.get(image.set) ?? 0) > 1);
+    if (donor) donor.set = wanted;
+  }
+}
+
+/** The images of one set. */
+export function imagesIn(dataset: Dataset, set: DataSet): DatasetImage[] {
+  return dataset.images.filter((image) => image.set === set);
+}
