@@ -25,8 +25,10 @@ options:
   --json                  print {"topic", "payload" (parsed), "retained"} per line
   -h, --help              show this help
 
-exit codes: 0 done, 3 timed out, 64 bad usage, 69 broker unreachable`;
+exit codes: 0 done, 1 subscription refused, 3 timed out, 64 bad usage,
+            69 broker unreachable at start`;
 
+const EX_REFUSED = 1;
 const EX_TIMEOUT = 3;
 const EX_USAGE = 64;
 const EX_UNAVAILABLE = 69;
@@ -135,7 +137,7 @@ function watch(options: WatchOptions): Promise<number> {
     client.once('connect', () => {
       everConnected = true;
       logConnectionChanges(client, log, options.broker);
-      subscribe(client, options.filter, log, () => finish(1));
+      subscribe(client, options.filter, log, () => finish(EX_REFUSED));
     });
     client.on('error', (err) => {
       // A watcher started against the wrong URL should say so, not wait forever.
@@ -157,13 +159,16 @@ function watch(options: WatchOptions): Promise<number> {
 }
 
 function subscribe(client: MqttClient, filter: string, log: Logger, onFailure: () => void) {
-  client.subscribe(filter, { qos: 1 }, (err) => {
-    if (!err) {
+  client.subscribe(filter, { qos: 1 }, (err, granted) => {
+    // MQTT 3.1.1 brokers refuse a subscription through the granted QoS 128, not an error.
+    const refused = err ?? (granted?.some((g) => g.qos === 128) ? 'refused' : undefined);
+    if (refused === undefined) {
       log.info({ filter }, 'watching');
 
       return;
     }
 
+    process.stderr.write(`edge-pothole watch: the broker refused the subscription ${filter}\n`);
     log.error({ err, filter }, 'subscribe failed');
     onFailure();
   });
@@ -178,10 +183,9 @@ export async function run(argv: string[]): Promise<number> {
     options = parseWatchArgs(argv);
   } catch (err) {
     // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION.
-    const usage = err instanceof EdgePotholeError || (err as { code?: string }).code?.startsWith(
-      'ERR_PARSE_ARGS',
-    );
-    if (!usage) throw err;
+    const code = (err as { code?: unknown }).code;
+    const parseError = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+    if (!parseError && !(err instanceof EdgePotholeError)) throw err;
 
     process.stderr.write(`edge-pothole watch: ${describeError(err)}\n\n${USAGE}\n`);
 
