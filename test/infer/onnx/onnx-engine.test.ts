@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { loadBackbone, type LoadedBackbone } from '../../../src/infer/backbone';
+import { applyHead, type SoftmaxHead } from '../../../src/infer/head';
+import { prepareGraph } from '../../../src/infer/onnx/graph-cache';
+import { seededFrame } from '../../../src/infer/onnx/graph-check';
+import { OnnxEngine } from '../../../src/infer/onnx/onnx-engine';
+import { initTensorflow, tf } from '../../../src/infer/tf-backend';
+import { normalizeBatch } from '../../../src/preprocess/normalize';
+import { prepareImageFile } from '../../../src/preprocess/image';
+import { SAMPLES_DIR } from '../../helpers/paths';
+import { maxAbsDiff } from './tiny-backbone';
+
+/** Float32 through 300 layers in two runtimes: rounding stays near 1e-6, bugs are near 0.1. */
+const TOLERANCE = 1e-3;
+
+let loaded: LoadedBackbone;
+let photos: Uint8Array[];
+let root: string;
+let dirCount = 0;
+/** For tests that are not about caching: the no-head graph is then built only once. */
+let sharedDir: string;
+
+function freshDir(): string {
+  dirCount += 1;
+
+  return path.join(root, `cache-${dirCount}`);
+}
+
+/** Two classes with logits of a few units, so the softmax is far from 0.5 / 0.5. */
+function randomHead(seed: number): SoftmaxHead {
+  const kernel = seededFrame(2048 * 2, seed).map((v) => v * 0.2);
+
+  return { featureLength: 2048, classes: 2, kernel, bias: seededFrame(2, seed + 1) };
+}
+
+function split(flat: Float32Array, n: number): Float32Array[] {
+  const length = flat.length / n;
+
+  return Array.from({ length: n }, (_, i) => flat.slice(i * length, (i + 1) * length));
+}
+
+before(async () => {
+  await initTensorflow();
+  loaded = await loadBackbone('mixed9');
+  root = await mkdtemp(path.join(os.tmpdir(), 'ep-onnx-engine-'));
+  sharedDir = freshDir();
+
+  // Two pothole and two normal road photos: real input, not just the check's noise.
+  const files = ['pothole', 'normal'].flatMap((kind) => {
+    const dir = path.join(SAMPLES_DIR, kind);
+
+    return readdirSync(dir).sort().slice(0, 2).map((name) => path.join(dir, name));
+  });
+  photos = await Promise.all(files.map(async (file) => (await prepareImageFile(file)).pixels));
+});
+
+after(async () => {
+  loaded.fullModel.dispose();
+  await rm(root, { recursive: true, force: true });
+});
+
+test('computes the same features as TensorFlow.js on sample road photos', async () => {
+  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
+  const onnxFeatures = await engine.features(photos);
+  await engine.dispose();
+
+  const expected = tf.tidy(() => {
+    const input = tf.tensor4d(normalizeBatch(photos), [photos.length, 299, 299, 3]);
+
+    return (loaded.featureModel.predict(input) as tf.Tensor).dataSync() as Float32Array;
+  });
+  split(expected, photos.length).forEach((reference, i) => {
+    assert.equal(onnxFeatures[i].length, 2048);
+    assert.ok(maxAbsDiff(onnxFeatures[i], reference) < TOLERANCE, `photo ${i}`);
+  });
+});
+
+test('gives scores that equal applyHead of its features and sum to 1', async () => {
+  const head = randomHead(11);
+  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: freshDir(), head });
+
+  const features = await engine.features(photos);
+  const scores = await engine.scores(photos);
+  await engine.dispose();
+
+  scores.forEach((probabilities, i) => {
+    assert.ok(maxAbsDiff(probabilities, applyHead(head, features[i])) < 1e-5, `photo ${i}`);
+    assert.ok(Math.abs(probabilities[0] + probabilities[1] - 1) < 1e-5, `photo ${i}`);
+  });
+});
+
+test('reuses the cached graph file when a second engine is created', async () => {
+  const cacheDir = freshDir();
+  const head = randomHead(21);
+  const first = await OnnxEngine.fromBackbone(loaded, { cacheDir, head });
+  await first.dispose();
+  const inode = (await stat(first.graph.file as string)).ino;
+
+  const second = await OnnxEngine.fromBackbone(loaded, { cacheDir, head });
+  await second.dispose();
+
+  assert.equal(first.graph.fromCache, false);
+  assert.equal(second.graph.fromCache, true);
+  assert.equal(second.graph.file, first.graph.file);
+  assert.equal((await stat(second.graph.file as string)).ino, inode);
+});
+
+test('rebuilds the graph when the head changes and then scores with the new head', async () => {
+  const cacheDir = freshDir();
+  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir, head: randomHead(31) });
+  const firstFile = engine.graph.file;
+  const newHead = randomHead(41);
+
+  await engine.setHead(newHead);
+  const [features] = await engine.features(photos.slice(0, 1));
+  const [scores] = await engine.scores(photos.slice(0, 1));
+  await engine.dispose();
+
+  assert.equal(engine.graph.fromCache, false);
+  assert.notEqual(engine.graph.file, firstFile);
+  assert.ok(maxAbsDiff(scores, applyHead(newHead, features)) < 1e-5);
+});
+
+test('reports onnxruntime on the cpu execution provider with the threads asked for', async () => {
+  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir, threads: 1 });
+  await engine.dispose();
+
+  assert.deepEqual([engine.engine, engine.backend, engine.threads], ['onnxruntime', 'cpu', 1]);
+  assert.equal(engine.backbone.layer, 'mixed9');
+});
+
+test('rejects a thread count that is not a positive integer, naming the value', async () => {
+  await assert.rejects(OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir, threads: 0 }), {
+    code: 'EP_CONFIG_INVALID',
+    message: 'threads must be a positive integer, received 0',
+  });
+});
+
+test('rejects a frame of the wrong size, naming the frame and both sizes', async () => {
+  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
+
+  await assert.rejects(engine.features([photos[0], new Uint8Array(10)]), {
+    message: 'frame 1 has 10 bytes, expected 268203 (299x299 RGB)',
+  });
+  await assert.rejects(engine.scores(photos.slice(0, 1)), {
+    message: 'no model head loaded: scores() needs a retrained model',
+  });
+  await engine.dispose();
+  await assert.rejects(engine.features(photos.slice(0, 1)), {
+    message: 'the ONNX engine was disposed; create a new engine',
+  });
+});
+
+test('exports mixed8 and mixed10 bottlenecks that match TensorFlow.js', async () => {
+  for (const [layer, featureLength] of [['mixed8', 1280], ['mixed10', 2048]] as const) {
+    const other = await loadBackbone(layer);
+    try {
+      const graph = await prepareGraph(other, undefined, { cacheDir: freshDir() });
+      await graph.session.release();
+
+      assert.equal(other.identity.featureLength, featureLength);
+      assert.ok((graph.check?.maxAbsDiff ?? Infinity) < TOLERANCE, layer);
+    } finally {
+      other.fullModel.dispose();
+    }
+  }
+});
