@@ -5,7 +5,7 @@ import { createEngine } from '../infer/create-engine';
 import type { EngineChoice, InferenceEngine } from '../infer/engine';
 import { loadModelDir, type LoadedModel } from '../infer/model-dir';
 import { prepareImageFile } from '../preprocess/image';
-import { describeError, EdgePotholeError } from '../util/errors';
+import { EdgePotholeError } from '../util/errors';
 import { configureLogger } from '../util/logger';
 import { numberFlag, parseFlags, stringFlag, type FlagSpec } from './args';
 

@@ -16,7 +16,13 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   classify: { summary: 'classify image files (like label_image.py)', load: () => require('./classify') },
   retrain: { summary: 'train the final layer on a folder per class', load: () => require('./retrain') },
   watch: { summary: 'print the MQTT messages of edge-pothole', load: () => require('./watch') },
+  evaluate: { summary: 'report a model\'s accuracy on a labelled folder', load: () => require('./evaluate') },
+  bench: { summary: 'measure inference and pipeline speed', load: () => require('./bench') },
+  config: { summary: 'print or check the effective configuration', load: () => require('./config') },
 };
+
+/** sysexits.h: 64 = bad command line, 78 = bad configuration; anything else is 1. */
+const EXIT_CODES: Partial<Record<string, number>> = { EP_USAGE: 64, EP_CONFIG_INVALID: 78 };
 
 function usage(): string {
   const lines = Object.entries(SUBCOMMANDS).map(([name, cmd]) => `  ${name.padEnd(10)} ${cmd.summary}`);
@@ -44,9 +50,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await subcommand.load().run(rest);
   } catch (err) {
-    const code = err instanceof EdgePotholeError ? ` [${err.code}]` : '';
-    process.stderr.write(`edge-pothole ${name}: ${describeError(err)}${code}\n`);
+    const code = err instanceof EdgePotholeError ? `[${err.code}] ` : '';
+    process.stderr.write(`edge-pothole ${name}: ${code}${describeError(err)}\n`);
 
-    return err instanceof EdgePotholeError && err.code === 'EP_CONFIG_INVALID' ? 78 : 1;
+    return (err instanceof EdgePotholeError && EXIT_CODES[err.code]) || 1;
   }
 }

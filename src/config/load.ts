@@ -52,7 +52,7 @@ function leaves(node: Record<string, unknown>, prefix = ''): Array<[string, Leaf
 export function configFlags(): Record<string, 'string' | 'boolean'> {
   const flags: Record<string, 'string' | 'boolean'> = {};
   for (const [, leaf] of leaves(schema)) {
-    if (leaf.arg) flags[leaf.arg] = leaf.format === Boolean ? 'boolean' : 'string';
+    if (leaf.arg) flags[leaf.arg] = leaf.format === 'strict-boolean' ? 'boolean' : 'string';
   }
 
   return flags;

@@ -1,3 +1,5 @@
+import { EdgePotholeError } from '../util/errors';
+
 /** What the daemon decided about one frame. Pure data: no MQTT, no TensorFlow. */
 export interface FrameDecision {
   /** True when the positive label's confidence is at or above the threshold. */
@@ -21,7 +23,8 @@ export function decideFrame(
 ): FrameDecision {
   const positive = labels.indexOf(positiveLabel);
   if (positive < 0) {
-    throw new Error(`positive label "${positiveLabel}" is not among the model's labels (${labels.join(', ')})`);
+    throw new EdgePotholeError('EP_CONFIG_INVALID', `positive_label "${positiveLabel}" is not ` +
+      `among the model's labels (${labels.join(', ')}); set positive_label to one of them`);
   }
 
   const scores: Record<string, number> = {};

@@ -61,6 +61,8 @@ export class TfjsEngine implements InferenceEngine {
   }
 
   async dispose(): Promise<void> {
-    this.loaded.featureModel.dispose();
+    // The feature model shares its layers with the full model; disposing the full model frees
+    // every weight once (disposing both would throw "already disposed").
+    this.loaded.fullModel.dispose();
   }
 }

@@ -37,6 +37,27 @@ function unreadable(name: string, reason: string, cause?: unknown): EdgePotholeE
   );
 }
 
+/** Throws EP_CONFIG_INVALID naming the field when the box is not inside the frame. */
+export function validateRoi(roi: RegionOfInterest): void {
+  const problems: string[] = [];
+  for (const field of ['left', 'top', 'width', 'height'] as const) {
+    const value = roi[field];
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+      problems.push(`${field} must be a number from 0 to 1, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (problems.length === 0 && (roi.width === 0 || roi.height === 0)) {
+    problems.push('width and height must be greater than 0');
+  }
+  if (problems.length === 0 && (roi.left + roi.width > 1 + 1e-9 || roi.top + roi.height > 1 + 1e-9)) {
+    problems.push(`left + width and top + height must be <= 1, got ${roi.left + roi.width} and ` +
+      `${roi.top + roi.height}`);
+  }
+  if (problems.length > 0) {
+    throw new EdgePotholeError('EP_CONFIG_INVALID', `preprocess.roi: ${problems.join('; ')}`);
+  }
+}
+
 function cropBox(roi: RegionOfInterest, width: number, height: number): sharp.Region {
   const left = Math.round(roi.left * width);
   const top = Math.round(roi.top * height);
@@ -65,14 +86,19 @@ export async function prepareImage(
   const size = options.size ?? 299;
   const roi = options.roi ?? WHOLE_FRAME;
 
+  if (roi !== WHOLE_FRAME) validateRoi(roi);
   if (data.length === 0) throw unreadable(name, 'the file is empty (0 bytes)');
 
   try {
     // failOn 'error' rejects truncated and corrupt data instead of returning grey pixels.
     let image = sharp(data, { failOn: 'error' }).rotate();
     if (roi !== WHOLE_FRAME) {
-      const oriented = await image.toBuffer({ resolveWithObject: true });
-      image = sharp(oriented.data).extract(cropBox(roi, oriented.info.width, oriented.info.height));
+      // The crop box is relative to the upright frame, so orient first; raw pixels between the
+      // two steps avoid a lossy re-encode.
+      const oriented = await image.raw().toBuffer({ resolveWithObject: true });
+      const { width, height, channels } = oriented.info;
+      image = sharp(oriented.data, { raw: { width, height, channels } })
+        .extract(cropBox(roi, width, height));
     }
     const { data: pixels, info } = await image
       .flatten({ background: '#000000' })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A sibling path that no other writer uses, for write-then-rename. */
@@ -10,15 +10,22 @@ export function temporarySibling(target: string): string {
 }
 
 /**
- * Writes a file so that readers see the old content or the new, never half of it: an
- * interrupted run (Ctrl-C, power loss mid-write) leaves at most a stray temp file.
+ * Writes a file so that readers see the old content or the new, never half of it: temp file,
+ * fsync, rename. An interrupted run (Ctrl-C, or a power cut, the usual way a vehicle switches
+ * off) leaves at most a stray temp file.
  */
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
 
   const temp = temporarySibling(target);
   try {
-    await writeFile(temp, data);
+    const handle = await open(temp, 'w', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, target);
   } catch (err) {
     await rm(temp, { force: true });

@@ -45,6 +45,8 @@ test('finds the positive label wherever it sits among three labels', () => {
 
 test('rejects a positive label the model does not have, listing the labels it has', () => {
   assert.throws(() => decideFrame([0.5, 0.5], LABELS, 'Pothole', 0.5), {
-    message: 'positive label "Pothole" is not among the model\'s labels (normal, pothole)',
+    code: 'EP_CONFIG_INVALID',
+    message: 'positive_label "Pothole" is not among the model\'s labels (normal, pothole); ' +
+      'set positive_label to one of them',
   });
 });

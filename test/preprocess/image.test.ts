@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -336,4 +337,17 @@ describe('sniffImageFormat', () => {
     assert.equal(sniffImageFormat(Buffer.alloc(0)), undefined);
     assert.equal(sniffImageFormat(photo.subarray(0, 2)), undefined);
   });
+});
+
+test('rejects a region of interest outside the frame, naming the field and the value', async () => {
+  const data = await readFile(path.join(SAMPLES_DIR, 'normal', readdirSync(path.join(SAMPLES_DIR, 'normal'))[0]));
+
+  await assert.rejects(
+    prepareImage(data, 'frame.jpg', { roi: { left: 0.5, top: 0, width: 0.8, height: 1 } }),
+    { code: 'EP_CONFIG_INVALID', message: 'preprocess.roi: left + width and top + height must be <= 1, got 1.3 and 1' },
+  );
+  await assert.rejects(
+    prepareImage(data, 'frame.jpg', { roi: { left: -1, top: 0, width: 1, height: 1 } }),
+    { code: 'EP_CONFIG_INVALID', message: 'preprocess.roi: left must be a number from 0 to 1, got -1' },
+  );
 });

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readdir, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 
 import * as ort from 'onnxruntime-node';
 
 import { EdgePotholeError } from '../../util/errors';
+import { writeFileAtomic } from '../../util/fs-atomic';
 import { stageLogger } from '../../util/logger';
 import type { BackboneIdentity, LoadedBackbone } from '../backbone';
 import { defaultCacheDir } from '../cache-dir';
@@ -106,21 +106,11 @@ async function loadCached(
  * when the directory cannot be written; the graph then lives in memory for this run only.
  */
 async function writeAtomically(file: string, bytes: Uint8Array): Promise<string | undefined> {
-  const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    const handle = await open(temp, 'w', 0o644);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
+    await writeFileAtomic(file, bytes);
 
     return file;
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
     stageLogger('infer').warn({ file, err }, 'onnx graph cache not writable, graph kept in memory');
 
     return undefined;

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 
 import { EdgePotholeError } from '../../util/errors';
+import { SeededRandom } from '../../util/random';
 import type { LoadedBackbone } from '../backbone';
 import { applyHead, type SoftmaxHead } from '../head';
 import { tf } from '../tf-backend';
@@ -26,18 +27,11 @@ export interface ExportCheck {
   scoresMaxAbsDiff?: number;
 }
 
-/** mulberry32: a tiny, well-mixed 32-bit generator; values in [-1, 1) like real input. */
+/** A deterministic frame with values in [-1, 1), like real normalised input. */
 export function seededFrame(length: number, seed = CHECK_SEED): Float32Array {
-  const frame = new Float32Array(length);
-  let state = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    frame[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
+  const random = new SeededRandom(seed);
 
-  return frame;
+  return Float32Array.from({ length }, () => random.next() * 2 - 1);
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
