@@ -5,6 +5,11 @@ import { stageLogger } from '../util/logger';
 /** Which TensorFlow.js backend to use: `auto` tries native TensorFlow, then wasm, then cpu. */
 export type TfBackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
+// Production mode drops tfjs's debug checks and its console banner urging tfjs-node, which
+// misleads here: the speed comes from ONNX Runtime, tfjs is the loader and the fallback. Set
+// on import, because the model directory is read (on the cpu backend) before any engine starts.
+tf.enableProdMode();
+
 let activeBackend: string | undefined;
 
 /**
@@ -35,10 +40,6 @@ async function trySetBackend(name: string): Promise<boolean> {
  */
 export async function initTensorflow(preference: TfBackendPreference = 'auto'): Promise<string> {
   if (activeBackend) return activeBackend;
-
-  // Production mode drops tfjs's debug checks and its console banner urging tfjs-node, which
-  // misleads here: the speed comes from ONNX Runtime, tfjs is the loader and the fallback.
-  tf.enableProdMode();
 
   const candidates = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
   for (const name of candidates) {
