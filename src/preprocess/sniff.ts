@@ -2,6 +2,14 @@
  * Image formats recognised by their first bytes, so a PNG named .jpg is read as a PNG and a
  * text file named .jpg is skipped. Covers what sharp's prebuilt libvips decodes.
  */
+
+/**
+ * ISO-BMFF major brands of still images (AVIF, HEIF and their sequences). MP4 and QuickTime
+ * files start with the same 'ftyp' box but with brands such as isom, mp42 or qt: those are
+ * videos, and a dashcam clip in a class folder must not count as a photo.
+ */
+const IMAGE_BRANDS = new Set(['avif', 'avis', 'heic', 'heix', 'mif1', 'msf1']);
+
 const SIGNATURES: Array<{ format: string; test: (b: Buffer) => boolean }> = [
   { format: 'jpeg', test: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
   { format: 'png', test: (b) => b.subarray(0, 8).equals(Buffer.from('89504e470d0a1a0a', 'hex')) },
@@ -16,9 +24,9 @@ const SIGNATURES: Array<{ format: string; test: (b: Buffer) => boolean }> = [
     test: (b) => ['49492a00', '4d4d002a'].includes(b.subarray(0, 4).toString('hex')),
   },
   {
-    // AVIF and HEIF share the ISO-BMFF 'ftyp' box.
     format: 'heif',
-    test: (b) => b.subarray(4, 8).toString('latin1') === 'ftyp',
+    test: (b) => b.subarray(4, 8).toString('latin1') === 'ftyp' &&
+      IMAGE_BRANDS.has(b.subarray(8, 12).toString('latin1')),
   },
 ];
 

@@ -1,8 +1,9 @@
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { sniffImageFormat } from '../preprocess/sniff';
 import { EdgePotholeError } from '../util/errors';
+import { listFiles } from './list-files';
 import { assignSet, type DataSet } from './split';
 
 /** retrain.py warns below this many images per class; we stop unless told otherwise. */
@@ -23,8 +24,13 @@ export interface DatasetImage {
 export interface Dataset {
   labels: string[];
   images: DatasetImage[];
-  /** Files that are not images by their content (skipped with a warning each). */
+  /**
+   * Files that are not images by their content, and broken symbolic links (skipped with a
+   * warning each).
+   */
   notImages: string[];
+  /** Folders reached again through a symbolic link (a loop, or a second link): not read twice. */
+  repeatedDirs: string[];
 }
 
 export interface ScanOptions {
@@ -38,7 +44,7 @@ function invalidDataset(message: string): EdgePotholeError {
   return new EdgePotholeError('EP_DATASET_INVALID', message);
 }
 
-/** Source group of a file inside its class folder: `rf-cracks.jpg` -> `rf-`, `sub/x.jpg` -> `sub/`. */
+/** Source group of a file in its class folder: `rf-cracks.jpg` -> `rf-`, `sub/x.jpg` -> `sub/`. */
 export function groupOf(pathInClass: string): string {
   const parts = pathInClass.split('/');
   if (parts.length > 1) return `${parts[0]}/`;
@@ -60,20 +66,6 @@ async function isImageFile(file: string): Promise<boolean> {
   }
 }
 
-/** Every regular, non-hidden file below `dir`, as '/'-separated paths relative to it. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const nested = await Promise.all(names.map(async (entry) => {
-    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) return listFiles(path.join(dir, entry.name), relative);
-
-    return entry.isFile() ? [relative] : [];
-  }));
-
-  return nested.flat();
-}
-
 /**
  * Reads a folder per class (label = folder name, sorted), decides by content which files are
  * images, assigns each to a set, and refuses before any expensive work when the data set cannot
@@ -81,29 +73,21 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
  */
 export async function scanDataset(imageDir: string, options: ScanOptions): Promise<Dataset> {
   const root = path.resolve(imageDir);
-  let entries;
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (err) {
-    throw invalidDataset(`image dir ${root} cannot be read (${(err as NodeJS.ErrnoException).code}); ` +
-      'pass --image_dir with one sub-folder of photos per class');
-  }
+  const labels = await classFolders(root);
 
-  const labels = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (labels.length < 2) {
-    throw invalidDataset(`image dir ${root} has ${labels.length} class folder(s) (${labels.join(', ') || 'none'}); ` +
-      'at least 2 are needed, one sub-folder of photos per class');
-  }
-
-  const images: DatasetImage[] = [];
-  const notImages: string[] = [];
+  const dataset: Dataset = { labels, images: [], notImages: [], repeatedDirs: [] };
+  const seen = new Set(await Promise.all(labels.map((label) => realpath(path.join(root, label)))));
   for (const [labelIndex, label] of labels.entries()) {
     const classDir = path.join(root, label);
+    const listing = await listFiles(classDir, seen);
+    dataset.notImages.push(...listing.broken);
+    dataset.repeatedDirs.push(...listing.repeated);
+
     const classImages: DatasetImage[] = [];
-    for (const inClass of await listFiles(classDir)) {
+    for (const inClass of listing.files) {
       const file = path.join(classDir, inClass);
       if (!(await isImageFile(file))) {
-        notImages.push(file);
+        dataset.notImages.push(file);
         continue;
       }
       const relativePath = `${label}/${inClass}`;
@@ -114,23 +98,51 @@ export async function scanDataset(imageDir: string, options: ScanOptions): Promi
     }
     checkClassSize(classDir, classImages.length, options.allowSmallClasses ?? false);
     if (options.allowSmallClasses) ensureEverySetHasOne(classImages);
-    images.push(...classImages);
+    dataset.images.push(...classImages);
   }
 
-  return { labels, images, notImages };
+  return dataset;
+}
+
+/** The class folders of the image dir (symbolic links to folders count), sorted. */
+async function classFolders(root: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw invalidDataset(`image dir ${root} cannot be read (${code}); ` +
+      'pass --image_dir with one sub-folder of photos per class');
+  }
+
+  const labels: string[] = [];
+  for (const name of names.filter((n) => !n.startsWith('.'))) {
+    const info = await stat(path.join(root, name)).catch(() => undefined);
+    if (info?.isDirectory()) labels.push(name);
+  }
+  labels.sort();
+  if (labels.length < 2) {
+    const names = labels.join(', ') || 'none';
+    throw invalidDataset(`image dir ${root} has ${labels.length} class folder(s) (${names}); ` +
+      'at least 2 are needed, one sub-folder of photos per class');
+  }
+
+  return labels;
 }
 
 function checkClassSize(classDir: string, count: number, allowSmall: boolean): void {
   if (count === 0) {
-    throw invalidDataset(`class folder ${classDir} has no image files (0 found); add photos or remove the folder`);
+    throw invalidDataset(`class folder ${classDir} has no image files (0 found); ` +
+      'add photos or remove the folder');
   }
   if (count < MIN_IMAGES_PER_CLASS && !allowSmall) {
-    throw invalidDataset(`class folder ${classDir} has ${count} images, fewer than the minimum of ` +
-      `${MIN_IMAGES_PER_CLASS}; add photos, or pass --allow_small_classes to train anyway`);
+    throw invalidDataset(`class folder ${classDir} has ${count} images, fewer than the ` +
+      `minimum of ${MIN_IMAGES_PER_CLASS}; add photos, or pass --allow_small_classes to ` +
+      'train anyway');
   }
   if (count < 3) {
-    throw invalidDataset(`class folder ${classDir} has ${count} images; even with --allow_small_classes ` +
-      'a class needs 3 (one for each of training, validation and testing)');
+    throw invalidDataset(`class folder ${classDir} has ${count} images; even with ` +
+      '--allow_small_classes a class needs 3 (one for each of training, validation and testing)');
   }
 }
 
