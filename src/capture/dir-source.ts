@@ -26,8 +26,19 @@ export class DirectorySource implements FrameSource {
   readonly description: string;
   private index = 0;
 
-  private constructor(private readonly files: string[], dir: string, private readonly loop: boolean) {
-    this.description = `dir:${dir}`;
+  private constructor(private readonly files: string[], description: string,
+    private readonly loop: boolean) {
+    this.description = description;
+  }
+
+  /** One image file as a one-frame source (`image:FILE`), replayed forever with `loop`. */
+  static async openFile(file: string, loop: boolean): Promise<DirectorySource> {
+    const resolved = path.resolve(file);
+    if (!(await isImage(resolved).catch(() => false))) {
+      throw new EdgePotholeError('EP_SOURCE_INVALID',
+        `source image:${file} is not a readable image file; give a JPEG/PNG/WebP file`);
+    }
+    return new DirectorySource([resolved], `image:${resolved}`, loop);
   }
 
   static async open(dir: string, loop: boolean): Promise<DirectorySource> {
@@ -52,7 +63,7 @@ export class DirectorySource implements FrameSource {
     }
     stageLogger('capture').info({ source: `dir:${root}`, files: files.length, loop }, 'replaying images');
 
-    return new DirectorySource(files, root, loop);
+    return new DirectorySource(files, `dir:${root}`, loop);
   }
 
   async next(): Promise<Frame | undefined> {

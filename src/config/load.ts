@@ -3,24 +3,41 @@ import { existsSync } from 'node:fs';
 import convict from 'convict';
 
 import { EdgePotholeError } from '../util/errors';
+import './formats';
 import { schema } from './schema';
 
 export const DEFAULT_CONFIG_FILE = '/etc/edge-pothole/config.json';
 
-/** The validated, frozen configuration; runtime state lives elsewhere. */
+/** The validated, frozen configuration; runtime state lives elsewhere. See schema*.ts. */
 export interface EdgePotholeConfig {
   vehicle_id: string;
   threshold: number;
   positive_label: string;
   state_dir: string;
-  source: { spec: string; fps: number; loop: boolean; width: number; height: number };
+  stats_interval_seconds: number;
+  source: {
+    spec: string; fps: number; loop: boolean; width: number; height: number;
+    stall_seconds: number; warmup_frames: number; ffmpeg: string;
+  };
   model: string;
   infer: { engine: 'auto' | 'onnxruntime' | 'tfjs'; threads: number };
+  decide: { window: number; min_frames: number; gap_frames: number };
+  outbox: { max_messages: number; max_age_seconds: number; replay_per_second: number };
+  publish: { drain_seconds: number };
+  gps: { host: string; port: number; max_age_seconds: number };
+  snapshot: { max_count: number; max_bytes: number };
   mqtt: {
     url: string;
     topic_prefix: string;
+    protocol_version: 4 | 5;
     username: string;
+    username_file: string;
     password: string;
+    password_file: string;
+    ca_file: string;
+    cert_file: string;
+    key_file: string;
+    reconnect_max_seconds: number;
     embedded_broker: boolean;
   };
 }
@@ -109,7 +126,22 @@ export function loadConfig(options: LoadOptions = {}): Readonly<EdgePotholeConfi
     throw invalid(`invalid configuration${file ? ` (file ${file})` : ''}:\n${(err as Error).message}`);
   }
 
-  return deepFreeze(config.getProperties());
+  const properties = config.getProperties();
+  checkCombinations(properties, file);
+
+  return deepFreeze(properties);
+}
+
+/** Rules that involve two keys, which convict's per-key formats cannot express. */
+function checkCombinations(config: EdgePotholeConfig, file: string | undefined): void {
+  const problems: string[] = [];
+  if (config.decide.min_frames > config.decide.window) {
+    problems.push(`decide.min_frames: must be at most decide.window (${config.decide.window}): ` +
+      `value was ${config.decide.min_frames}`);
+  }
+  if (problems.length > 0) {
+    throw invalid(`invalid configuration${file ? ` (file ${file})` : ''}:\n${problems.join('\n')}`);
+  }
 }
 
 /** The effective configuration with secrets masked, for `edge-pothole config` and logs. */

@@ -1,34 +1,73 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Frame, FrameSource } from '../capture/source';
+import type { EventSettings } from '../decide/events';
 import { decideFrame } from '../decide/threshold';
 import type { InferenceEngine } from '../infer/engine';
 import type { LoadedModel } from '../infer/model-dir';
 import { prepareImage, type ModelInput } from '../preprocess/image';
 import { detectionPayload } from '../publish/detection-payload';
-import type { DetectionMessage } from '../publish/messages';
+import type { DetectionMessage, EventMessage, Location } from '../publish/messages';
 import { describeError } from '../util/errors';
-import { stageLogger } from '../util/logger';
+import { stageLogger, type Logger } from '../util/logger';
+import { EventFlow } from './event-flow';
 
 export interface LoopContext {
   source: FrameSource;
   engine: InferenceEngine;
+  /** Read at every frame, so the daemon can swap it on SIGHUP. */
   model: LoadedModel;
   vehicleId: string;
   threshold: number;
   positiveLabel: string;
   /** Frames per second to take; 0 = as fast as inference allows. */
   fps: number;
+  /** Called for every detection, stamped with its `event_id`. */
   publish: (message: DetectionMessage) => void;
   /** Set by the daemon on SIGTERM: the frame in flight finishes, no new one starts. */
   stopRequested: () => boolean;
+  /**
+   * Temporal filter (decide/events.ts), without the threshold. Default 1 of 1, gap 1: every
+   * frame at or above the threshold is published at once, as a one-frame event.
+   */
+  decide?: Omit<EventSettings, 'threshold'>;
+  /** Called once per closed event, with its peak frame; default: events are not published. */
+  publishEvent?: (event: EventMessage, peakFrame: Frame) => void;
+  /** The current GPS fix, asked when a frame arrives; default none. */
+  locate?: () => Location | undefined;
+  /**
+   * Awaited before each inference, when no inference runs: the daemon swaps the model
+   * here on SIGHUP. Default none.
+   */
+  betweenFrames?: () => Promise<void>;
+  /** Called after each inference (the systemd watchdog pings only while frames move). */
+  onInferred?: () => void;
+  /** Counters to update in place while the loop runs (the stats topic reads them). */
+  stats?: LoopStats;
 }
 
+/** Inference times kept for percentiles: the most recent ones, so memory stays bounded. */
+export const INFERENCE_SAMPLES_KEPT = 10_000;
+
 export interface LoopStats {
+  /** Frames taken from the source (read, whether decodable or not). */
   frames: number;
+  /** Detections published (frames at or above the threshold that belong to an event). */
   detections: number;
   unreadable: number;
+  /** Milliseconds per inference, the last INFERENCE_SAMPLES_KEPT of them. */
   inferenceMs: number[];
+  /** Inferences run; inferenceMs holds at most the last INFERENCE_SAMPLES_KEPT. */
+  inferences: number;
+  events: number;
+  /** Frames at or above the threshold that the temporal filter did not turn into an event. */
+  suppressed: number;
+}
+
+/** Counters at zero, for `LoopContext.stats`. */
+export function newLoopStats(): LoopStats {
+  return { frames: 0, detections: 0, unreadable: 0, inferenceMs: [], inferences: 0, events: 0,
+    suppressed: 0 };
 }
 
 interface Prepared {
@@ -37,19 +76,21 @@ interface Prepared {
   error?: unknown;
 }
 
-/** Seconds to wait before asking a failing camera again. */
+/** Milliseconds to wait before asking a failing camera again. */
 const SOURCE_RETRY_MS = 1000;
 
 /** Reads and decodes the next frame; never rejects, so the loop decides what a failure means. */
-async function fetchNext(source: FrameSource, size: number): Promise<Prepared | undefined> {
+async function fetchNext(context: LoopContext, size: number): Promise<Prepared | undefined> {
   let frame: Frame | undefined;
   try {
-    frame = await source.next();
+    frame = await context.source.next();
   } catch (error) {
     return { error };
   }
   if (!frame) return undefined;
 
+  const location = context.locate?.();
+  if (location) frame = { ...frame, location };
   try {
     return { frame, input: await prepareImage(frame.data, frame.source, { size }) };
   } catch (error) {
@@ -57,14 +98,48 @@ async function fetchNext(source: FrameSource, size: number): Promise<Prepared | 
   }
 }
 
+/** Infers one decoded frame and hands the outcome to the event flow. */
+async function inferFrame(context: LoopContext, flow: EventFlow, stats: LoopStats,
+  prepared: Required<Pick<Prepared, 'frame' | 'input'>>): Promise<void> {
+  const model = context.model;
+  const startedAt = performance.now();
+  const [probabilities] = await context.engine.scores([prepared.input.pixels]);
+  stats.inferenceMs.push(performance.now() - startedAt);
+  if (stats.inferenceMs.length > INFERENCE_SAMPLES_KEPT) stats.inferenceMs.shift();
+  stats.inferences += 1;
+
+  const decision = decideFrame(probabilities, model.labels, context.positiveLabel, context.threshold);
+  const message = decision.detected
+    ? detectionPayload(prepared.frame, stats.frames, decision,
+      { vehicleId: context.vehicleId, model: model.ref })
+    : undefined;
+  flow.onFrame(prepared.frame, decision.confidence, message);
+}
+
+function newFlow(context: LoopContext, log: Logger): EventFlow {
+  return new EventFlow({
+    settings: { threshold: context.threshold, ...(context.decide ?? {
+      window: 1, minFrames: 1, gapFrames: 1 }) },
+    publishDetection: (message) => {
+      log.info({ frameSeq: message.frame_seq, id: message.id, eventId: message.event_id,
+        confidence: Number(message.confidence.toFixed(4)), source: message.source,
+        latencyMs: message.latency_ms }, 'pothole detected');
+      context.publish(message);
+    },
+    publishEvent: context.publishEvent,
+  });
+}
+
 /**
- * Pulls frames, classifies them and hands detections to `publish`. The next frame is read and
- * decoded while the current one is inferred. Returns when a finite source ends or a stop is
- * requested. An unreadable frame is logged and skipped.
+ * Pulls frames, classifies them and hands detections and events to the context. The next
+ * frame is read and decoded while the current one is inferred. Returns when a finite
+ * source ends or a stop is requested; an open event is closed then. An unreadable frame
+ * is counted and skipped; a failing camera is logged once per change and asked again.
  */
 export async function runFrameLoop(context: LoopContext): Promise<LoopStats> {
   const log = stageLogger('decide');
-  const stats: LoopStats = { frames: 0, detections: 0, unreadable: 0, inferenceMs: [] };
+  const stats = context.stats ?? newLoopStats();
+  const flow = newFlow(context, log);
   const size = context.engine.backbone.inputSize;
   const intervalMs = context.fps > 0 ? 1000 / context.fps : 0;
   const startedAt = Date.now();
@@ -75,7 +150,7 @@ export async function runFrameLoop(context: LoopContext): Promise<LoopStats> {
     if (intervalMs > 0) await sleep(Math.max(0, startedAt + ticks * intervalMs - Date.now()));
     ticks += 1;
 
-    return fetchNext(context.source, size);
+    return fetchNext(context, size);
   };
 
   let upcoming = fetchAtNextTick();
@@ -88,7 +163,8 @@ export async function runFrameLoop(context: LoopContext): Promise<LoopStats> {
     if (!current.frame) {
       // Logged once per change of state, not once per retry.
       if (!sourceFailing) {
-        log.warn({ source: context.source.description, err: describeError(current.error) }, 'camera failing');
+        log.warn({ source: context.source.description, err: describeError(current.error) },
+          'camera failing');
       }
       sourceFailing = true;
       await sleep(SOURCE_RETRY_MS);
@@ -98,28 +174,18 @@ export async function runFrameLoop(context: LoopContext): Promise<LoopStats> {
     sourceFailing = false;
 
     stats.frames += 1;
-    const frameSeq = stats.frames;
     if (!current.input) {
       stats.unreadable += 1;
       log.warn({ source: current.frame.source, err: describeError(current.error) }, 'frame skipped');
       continue;
     }
-
-    const inferStartedAt = performance.now();
-    const [probabilities] = await context.engine.scores([current.input.pixels]);
-    stats.inferenceMs.push(performance.now() - inferStartedAt);
-
-    const decision = decideFrame(probabilities, context.model.labels, context.positiveLabel, context.threshold);
-    if (decision.detected) {
-      stats.detections += 1;
-      const message = detectionPayload(current.frame, frameSeq, decision,
-        { vehicleId: context.vehicleId, model: context.model.ref });
-      log.info({ frameSeq, id: message.id, confidence: Number(decision.confidence.toFixed(4)),
-        source: current.frame.source, latencyMs: message.latency_ms }, 'pothole detected');
-      context.publish(message);
-    }
+    await context.betweenFrames?.();
+    await inferFrame(context, flow, stats, { frame: current.frame, input: current.input });
+    context.onInferred?.();
+    Object.assign(stats, flow.counts);
   }
   await upcoming;
+  flow.finish();
 
-  return stats;
+  return Object.assign(stats, flow.counts);
 }

@@ -28,5 +28,6 @@ export function detectionPayload(
     frame_seq: frameSeq,
     model: context.model,
     latency_ms: decidedAt.getTime() - frame.capturedAt.getTime(),
+    ...(frame.location ? { location: frame.location } : {}),
   };
 }

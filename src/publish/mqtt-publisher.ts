@@ -1,6 +1,7 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { stageLogger, type Logger } from '../util/logger';
 import { logConnectionChanges, redactUrl } from './connection-log';
+import { backOffReconnects, clientOptions, type ResolvedPublisherOptions } from './mqtt-client-options';
 import type { DaemonState, DetectionMessage, ModelRef, StatusMessage } from './messages';
 import { topicsFor } from './messages';
 import { assertTopicPrefix, assertVehicleId } from './topic-names';
@@ -34,8 +35,15 @@ export interface MqttPublisherOptions {
   password?: string;
   /** 4 = MQTT 3.1.1, 5 = MQTT 5.0; default 4. */
   protocolVersion?: 4 | 5;
-  /** Milliseconds between reconnect attempts (MQTT.js retries by itself); default 2000. */
+  /**
+   * Milliseconds before the first reconnect attempt; doubles after each failed attempt up
+   * to `reconnectMaxMs`, and starts over after a successful connect. Default 1000.
+   */
   reconnectPeriodMs?: number;
+  /** Longest wait between reconnect attempts, milliseconds; default 30000. */
+  reconnectMaxMs?: number;
+  /** TLS material for mqtts://, PEM contents (not paths); default none (system CAs). Never logged. */
+  tls?: TlsMaterial;
   /** Milliseconds to wait for CONNACK before the attempt counts as failed; default 10000. */
   connectTimeoutMs?: number;
   /**
@@ -47,6 +55,15 @@ export interface MqttPublisherOptions {
   stopTimeoutMs?: number;
   /** Merged into the `online` and `stopped` status payloads; default none. */
   statusInfo?: StatusInfo;
+}
+
+/** PEM contents for TLS; read from files by the caller. */
+export interface TlsMaterial {
+  /** CA certificate(s) that signed the broker's certificate. */
+  ca?: Buffer;
+  /** Client certificate and its private key, for brokers that authenticate clients by TLS. */
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 /** QoS and retain flag of one publish; defaults QoS 1, not retained. */
@@ -65,18 +82,19 @@ const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:1883';
  * Publishes detections and a presence status for one vehicle. `start()` connects in the
  * background; publishes made while the broker is away are queued and sent after reconnect.
  *
- * Known shortcomings: the queue of unacknowledged QoS 1 messages is MQTT.js's in-memory
- * store, so it is lost if the daemon restarts during an outage, and it has no size limit,
- * so a very long outage costs memory (a detection is under 1 KB; only frames above the
- * threshold are queued). A file-backed store would fix the first; none is wired in yet.
+ * The queue of QoS 1 messages sent through this class directly is MQTT.js's in-memory
+ * store: lost if the process dies. The daemon therefore queues detections and events in
+ * the on-disk outbox (outbox.ts) and hands them over only while connected, a few at a time.
  */
 export class MqttPublisher {
-  private readonly options: Required<Omit<MqttPublisherOptions, 'username' | 'password'>>;
-  private readonly credentials: Pick<MqttPublisherOptions, 'username' | 'password'>;
+  private readonly options: ResolvedPublisherOptions;
+  private readonly secrets: Pick<MqttPublisherOptions, 'username' | 'password' | 'tls'>;
   private readonly topics: ReturnType<typeof topicsFor>;
   private readonly log: Logger;
   private client: MqttClient | undefined;
   private stopping: Promise<void> | undefined;
+  private readonly connectionListeners: Array<(connected: boolean) => void> = [];
+  private extraStatus: Partial<StatusMessage> = {};
 
   /** Validates the topic parts; throws `EP_CONFIG_INVALID` naming the bad value. */
   constructor(options: MqttPublisherOptions) {
@@ -90,13 +108,14 @@ export class MqttPublisher {
       topicPrefix,
       clientId: options.clientId ?? `edge-pothole-${options.vehicleId}`,
       protocolVersion: options.protocolVersion ?? 4,
-      reconnectPeriodMs: options.reconnectPeriodMs ?? 2000,
+      reconnectPeriodMs: options.reconnectPeriodMs ?? 1000,
+      reconnectMaxMs: options.reconnectMaxMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       keepaliveSeconds: options.keepaliveSeconds ?? 60,
       stopTimeoutMs: options.stopTimeoutMs ?? 3000,
       statusInfo: options.statusInfo ?? {},
     };
-    this.credentials = { username: options.username, password: options.password };
+    this.secrets = { username: options.username, password: options.password, tls: options.tls };
     this.topics = topicsFor(topicPrefix, options.vehicleId);
     this.log = stageLogger('publish');
   }
@@ -104,6 +123,11 @@ export class MqttPublisher {
   /** True while the broker connection is up (CONNACK received). */
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** Calls `listener(true)` after each CONNACK and `listener(false)` when the link drops. */
+  onConnectionChange(listener: (connected: boolean) => void): void {
+    this.connectionListeners.push(listener);
   }
 
   /**
@@ -120,38 +144,19 @@ export class MqttPublisher {
     );
     this.client = connect(this.options.brokerUrl, this.clientOptions());
     logConnectionChanges(this.client, this.log, this.options.brokerUrl);
-    this.client.on('connect', () => this.announce('online'));
+    backOffReconnects(this.client, this.options.reconnectPeriodMs, this.options.reconnectMaxMs);
+    this.client.on('connect', () => {
+      this.announce('online');
+      this.connectionListeners.forEach((listener) => listener(true));
+    });
+    this.client.on('close', () => this.connectionListeners.forEach((listener) => listener(false)));
   }
 
   private clientOptions(): IClientOptions {
-    const o = this.options;
-
-    return {
-      ...this.credentials,
-      clientId: o.clientId,
-      protocolVersion: o.protocolVersion,
-      reconnectPeriod: o.reconnectPeriodMs,
-      connectTimeout: o.connectTimeoutMs,
-      keepalive: o.keepaliveSeconds,
-      // Retry even after the broker refused us (bad password, id rejected): the broker may be
-      // fixed while the vehicle drives, and restarts are systemd's business, not ours.
-      reconnectOnConnackError: true,
-      // clean: true on purpose. The offline queue is not the broker's session: MQTT.js keeps
-      // every unacknowledged QoS 1 publish in its outgoingStore and replays it on each
-      // connect whatever `clean` says. A persistent session (clean: false) would only make
-      // the broker keep subscriptions and inbound messages for this id, and we subscribe to
-      // nothing. A replayed message the broker had already received is a duplicate;
-      // subscribers drop it by `id` (QoS 1 is at least once anyway).
-      clean: true,
-      // Stats at QoS 0 are stale after an outage; failing them is better than a burst.
-      queueQoSZero: false,
-      will: {
-        topic: this.topics.status,
-        payload: Buffer.from(JSON.stringify({ state: 'offline' } satisfies StatusMessage)),
-        qos: 1,
-        retain: true,
-      },
-    };
+    return clientOptions(this.options, this.secrets, {
+      topic: this.topics.status,
+      payload: Buffer.from(JSON.stringify({ state: 'offline' } satisfies StatusMessage)),
+    });
   }
 
   /**
@@ -167,11 +172,15 @@ export class MqttPublisher {
    * Publishes `payload` as JSON on `topic` (e.g. `topicsFor(...).stats`). QoS 1 resolves on
    * PUBACK; QoS 0 resolves once written to the socket.
    */
-  async publishJson(topic: string, payload: unknown, options: PublishOptions = {}): Promise<void> {
+  publishJson(topic: string, payload: unknown, options: PublishOptions = {}): Promise<void> {
+    return this.publishRaw(topic, JSON.stringify(payload), options);
+  }
+
+  /** Publishes `body` as it is (the outbox stores serialised payloads); see publishJson. */
+  async publishRaw(topic: string, body: string, options: PublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client) throw new Error(`publish to ${topic} before MqttPublisher.start()`);
 
-    const body = JSON.stringify(payload);
     const qos = options.qos ?? 1;
     try {
       await client.publishAsync(topic, body, { qos, retain: options.retain ?? false });
@@ -182,7 +191,16 @@ export class MqttPublisher {
   }
 
   private statusMessage(state: DaemonState): StatusMessage {
-    return { state, ...this.options.statusInfo, at: new Date().toISOString() };
+    return { state, ...this.options.statusInfo, ...this.extraStatus, at: new Date().toISOString() };
+  }
+
+  /**
+   * Adds `fields` (the camera's state, a reloaded model) to the retained status and republishes it at
+   * once when connected; otherwise the next `online` carries it.
+   */
+  updateStatus(fields: Partial<Pick<StatusMessage, 'camera' | 'model'>>): void {
+    this.extraStatus = { ...this.extraStatus, ...fields };
+    if (this.connected) this.announce('online');
   }
 
   /** Publishes the retained status; a failure is logged, the next connect tries again. */

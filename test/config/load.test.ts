@@ -12,6 +12,9 @@ import { REPO_ROOT } from '../helpers/paths';
 let tmp: string;
 let fileCount = 0;
 
+const SOURCE_SPEC_PROBLEM = 'source.spec: must look like dir:PATH, image:FILE, file:VIDEO, ' +
+  'webcam:/dev/videoN, v4l2:/dev/videoN, rtsp://... or http(s)://...: value was "ftp:x"';
+
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'edge-pothole-config-'));
 });
@@ -148,13 +151,13 @@ describe('loadConfig', () => {
     );
   });
 
-  test('rejects a source other than dir: or webcam:, naming the key and the value', async () => {
+  test('rejects a source of an unknown kind, naming the key and the value', async () => {
     const file = await configFile({ source: { spec: 'ftp:x' } });
 
     assertConfigInvalid(
       () => loadConfig({ file, env: {} }),
       `invalid configuration (file ${file}):\n` +
-        'source.spec: must look like dir:PATH or webcam:/dev/videoN: value was "ftp:x"',
+        SOURCE_SPEC_PROBLEM,
     );
   });
 
@@ -172,7 +175,7 @@ describe('loadConfig', () => {
         'vehicle_id: must be a non-empty string without "+", "#" or "/": ' +
         'value was "a/+"\n' +
         'threshold: must be a number from 0 to 1: value was 1.5\n' +
-        'source.spec: must look like dir:PATH or webcam:/dev/videoN: value was "ftp:x"\n' +
+        `${SOURCE_SPEC_PROBLEM}\n` +
         "configuration param 'bogus' not declared in the schema",
     );
   });
