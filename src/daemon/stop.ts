@@ -43,6 +43,7 @@ function stopSteps(reason: StopReason): StopStep[] {
     }],
     ['source', (r) => r.source?.close()],
     ['gps', (r) => r.gps?.stop()],
+    ['snapshots', (r) => r.snapshots?.flush()],
     ['drain', (r) => drain(r, reason)],
     ['sender', (r) => r.sender?.stop()],
     ['mqtt', (r) => r.publisher?.stop()],

@@ -26,6 +26,8 @@ interface Kept {
 }
 
 export class SnapshotStore {
+  private writing: Promise<void> = Promise.resolve();
+
   private constructor(private readonly dir: string, private readonly limits: SnapshotLimits,
     private readonly kept: Kept[]) {}
 
@@ -48,8 +50,23 @@ export class SnapshotStore {
     return path.join(this.dir, `${eventId}.jpg`);
   }
 
-  /** Writes `frame` (any format sharp reads) as the JPEG of `eventId`, then applies limits. */
-  async save(eventId: string, frame: Buffer): Promise<void> {
+  /**
+   * Writes `frame` (any format sharp reads) as the JPEG of `eventId`, then applies the
+   * limits. Writes run one after another, so the limits see every file.
+   */
+  save(eventId: string, frame: Buffer): Promise<void> {
+    const saved = this.writing.then(() => this.write(eventId, frame));
+    this.writing = saved.catch(() => undefined);
+
+    return saved;
+  }
+
+  /** Resolves when every save so far has finished (the daemon waits for it on stop). */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+
+  private async write(eventId: string, frame: Buffer): Promise<void> {
     const jpeg = sniffImageFormat(frame) === 'jpeg' ? frame : await sharp(frame).jpeg().toBuffer();
     const file = this.pathFor(eventId);
     await writeFileAtomic(file, jpeg);
