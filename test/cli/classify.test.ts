@@ -186,7 +186,7 @@ test('refuses an unknown flag, naming it, and prints nothing on stdout', () => {
   const { status, stdout, stderr } = classify(['--bogus', POTHOLE]);
 
   assert.notEqual(status, 0);
-  assert.match(stderr, /^edge-pothole classify: Unknown option '--bogus'/);
+  assert.match(stderr, /^edge-pothole classify: \[EP_USAGE\] Unknown option '--bogus'/);
   assert.match(stderr, /\[EP_USAGE\]\n$/);
   assert.equal(stdout, '');
 });
