@@ -6,21 +6,26 @@ import { parseFlags, type FlagSpec } from './args';
 const USAGE = `usage: edge-pothole run [--config FILE] [--source SPEC] [--broker URL] [--model DIR]
                         [--threshold X] [--vehicle-id ID] [--fps N] [--state-dir DIR] [--KEY VALUE]
 
-Runs the daemon: frames from the source -> Inception v3 + the retrained layer -> detections on
-MQTT. Every configuration key can be set in the config file (default
-/etc/edge-pothole/config.json when it exists), as an EDGE_POTHOLE_* env var, or as a flag
-(e.g. --mqtt.topic_prefix). Precedence: defaults < file < env < flags.
+Runs the daemon: frames from the source -> Inception v3 + the retrained layer -> detections and
+events on MQTT, through a durable outbox in the state directory. Every configuration key can
+be set in the config file (default /etc/edge-pothole/config.json when it exists), as an
+EDGE_POTHOLE_* env var, or as a flag (e.g. --mqtt.topic_prefix); "edge-pothole config" prints
+the result. Precedence: defaults < file < env < flags. docs/daemon.md lists every key.
 
-  --source SPEC      dir:PATH (replay image files in name order) or webcam:/dev/videoN
-  --broker URL       mqtt://host:port
-  --model DIR        model directory written by "edge-pothole retrain"
-  --threshold X      pothole confidence 0..1 to publish a detection
+  --source SPEC      dir:PATH, image:FILE, file:VIDEO, v4l2:/dev/videoN, rtsp://...,
+                     http(s)://... or webcam:/dev/videoN
+  --broker URL       mqtt://host:port or mqtts://host:port
+  --model DIR        model directory written by "edge-pothole retrain" (SIGHUP reloads it)
+  --threshold X      pothole confidence 0..1 for a frame to count
   --vehicle-id ID    second topic level; default the host name
   --fps N            frames per second to take; 0 = as fast as inference allows
-  --source.loop      replay a dir: source forever
+  --state-dir DIR    outbox and snapshots; default /var/lib/edge-pothole
+  --source.loop      replay a dir: or file: source forever
   --engine NAME      auto, onnxruntime or tfjs
 
-The broker password comes from EDGE_POTHOLE_MQTT_PASSWORD, never from a flag.
+Signals: SIGTERM/SIGINT stop (exit 0 within 10 s), SIGHUP reloads the model.
+The broker password comes from EDGE_POTHOLE_MQTT_PASSWORD, mqtt.password_file or the systemd
+credential mqtt_password, never from a flag.
 `;
 
 export async function run(argv: string[]): Promise<number> {
