@@ -23,10 +23,21 @@ export interface RegionOfInterest {
 
 export const WHOLE_FRAME: RegionOfInterest = Object.freeze({ left: 0, top: 0, width: 1, height: 1 });
 
+/** The region of interest cut into `columns` x `rows` equal tiles, each one network input. */
+export interface TileGrid {
+  columns: number;
+  rows: number;
+}
+
+export const SINGLE_TILE: TileGrid = Object.freeze({ columns: 1, rows: 1 });
+
 export interface PrepareOptions {
   /** Side of the square network input in pixels; default 299. */
   size?: number;
+  /** Default: the whole frame. */
   roi?: RegionOfInterest;
+  /** Default: one tile. */
+  tiles?: TileGrid;
 }
 
 function unreadable(name: string, reason: string, cause?: unknown): EdgePotholeError {
@@ -58,16 +69,82 @@ export function validateRoi(roi: RegionOfInterest): void {
   }
 }
 
-function cropBox(roi: RegionOfInterest, width: number, height: number): sharp.Region {
-  const left = Math.round(roi.left * width);
-  const top = Math.round(roi.top * height);
+/** Pixel boxes of the tiles of `roi` in a `width` x `height` frame, row by row. */
+export function tileBoxes(roi: RegionOfInterest, tiles: TileGrid, width: number, height: number):
+  sharp.Region[] {
+  const boxes: sharp.Region[] = [];
+  const x0 = roi.left * width;
+  const y0 = roi.top * height;
+  const tileWidth = (roi.width * width) / tiles.columns;
+  const tileHeight = (roi.height * height) / tiles.rows;
+  for (let row = 0; row < tiles.rows; row++) {
+    for (let column = 0; column < tiles.columns; column++) {
+      const left = Math.min(width - 1, Math.round(x0 + column * tileWidth));
+      const top = Math.min(height - 1, Math.round(y0 + row * tileHeight));
+      const right = Math.min(width, Math.round(x0 + (column + 1) * tileWidth));
+      const bottom = Math.min(height, Math.round(y0 + (row + 1) * tileHeight));
+      boxes.push({ left, top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) });
+    }
+  }
 
-  return {
-    left,
-    top,
-    width: Math.max(1, Math.min(width - left, Math.round(roi.width * width))),
-    height: Math.max(1, Math.min(height - top, Math.round(roi.height * height))),
-  };
+  return boxes;
+}
+
+function validateTiles(tiles: TileGrid): void {
+  for (const field of ['columns', 'rows'] as const) {
+    if (!Number.isInteger(tiles[field]) || tiles[field] < 1 || tiles[field] > 8) {
+      throw new EdgePotholeError('EP_CONFIG_INVALID',
+        `preprocess.tiles.${field} must be a whole number from 1 to 8, got ${JSON.stringify(tiles[field])}`);
+    }
+  }
+}
+
+async function toModelInput(image: sharp.Sharp, size: number): Promise<ModelInput> {
+  const { data: pixels, info } = await image
+    .resize(size, size, { fit: 'fill' })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || pixels.length !== size * size * 3) {
+    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, not RGB`);
+  }
+
+  return { pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.length), size };
+}
+
+/**
+ * Like prepareImage, for a region of interest cut into tiles: the frame is decoded once, then
+ * each tile is cut from the upright 8-bit RGB pixels and stretched to `size` x `size`. A
+ * pothole far ahead is a few pixels when a whole 1920x1080 frame is squeezed to 299x299; a tile
+ * of the road keeps it visible. Returns the tiles row by row.
+ */
+export async function prepareTiles(
+  data: Buffer,
+  name: string,
+  options: PrepareOptions = {},
+): Promise<ModelInput[]> {
+  const size = options.size ?? 299;
+  const roi = options.roi ?? WHOLE_FRAME;
+  const tiles = options.tiles ?? SINGLE_TILE;
+
+  if (roi !== WHOLE_FRAME) validateRoi(roi);
+  if (tiles !== SINGLE_TILE) validateTiles(tiles);
+  if (data.length === 0) throw unreadable(name, 'the file is empty (0 bytes)');
+
+  try {
+    // failOn 'error' rejects truncated and corrupt data instead of returning grey pixels.
+    const decoded = sharp(data, { failOn: 'error' }).rotate().flatten({ background: '#000000' })
+      .toColourspace('srgb');
+    if (roi === WHOLE_FRAME && tiles.columns * tiles.rows === 1) return [await toModelInput(decoded, size)];
+
+    // Raw pixels between decode and crop avoid a lossy re-encode; boxes are in upright pixels.
+    const upright = await decoded.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { width, height, channels } = upright.info;
+
+    return await Promise.all(tileBoxes(roi, tiles, width, height).map((box) =>
+      toModelInput(sharp(upright.data, { raw: { width, height, channels } }).extract(box), size)));
+  } catch (err) {
+    throw unreadable(name, (err as Error).message, err);
+  }
 }
 
 /**
@@ -83,38 +160,9 @@ export async function prepareImage(
   name: string,
   options: PrepareOptions = {},
 ): Promise<ModelInput> {
-  const size = options.size ?? 299;
-  const roi = options.roi ?? WHOLE_FRAME;
+  const [input] = await prepareTiles(data, name, { ...options, tiles: SINGLE_TILE });
 
-  if (roi !== WHOLE_FRAME) validateRoi(roi);
-  if (data.length === 0) throw unreadable(name, 'the file is empty (0 bytes)');
-
-  try {
-    // failOn 'error' rejects truncated and corrupt data instead of returning grey pixels.
-    let image = sharp(data, { failOn: 'error' }).rotate();
-    if (roi !== WHOLE_FRAME) {
-      // The crop box is relative to the upright frame, so orient first; raw pixels between the
-      // two steps avoid a lossy re-encode.
-      const oriented = await image.raw().toBuffer({ resolveWithObject: true });
-      const { width, height, channels } = oriented.info;
-      image = sharp(oriented.data, { raw: { width, height, channels } })
-        .extract(cropBox(roi, width, height));
-    }
-    const { data: pixels, info } = await image
-      .flatten({ background: '#000000' })
-      .toColourspace('srgb')
-      .resize(size, size, { fit: 'fill' })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-
-    if (info.channels !== 3 || pixels.length !== size * size * 3) {
-      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, not RGB`);
-    }
-
-    return { pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.length), size };
-  } catch (err) {
-    throw unreadable(name, (err as Error).message, err);
-  }
+  return input;
 }
 
 /** Reads and prepares an image file; errors name the path. */
