@@ -45,6 +45,7 @@ export class FfmpegSource implements FrameSource {
   private readonly listeners: Array<(state: CameraState, detail?: string) => void> = [];
   private child: ChildProcess | undefined;
   private state: CameraState = 'starting';
+  private stateDetail: string | undefined;
   private failedStarts = 0;
   private lastFrameAtMs = Date.now();
   private framesThisRun = 0;
@@ -87,8 +88,10 @@ export class FfmpegSource implements FrameSource {
     return { captured: this.slot.captured, dropped: this.slot.dropped };
   }
 
+  /** Also tells a late listener the state reached so far, unless still `starting`. */
   onStateChange(listener: (state: CameraState, detail?: string) => void): void {
     this.listeners.push(listener);
+    if (this.state !== 'starting') listener(this.state, this.stateDetail);
   }
 
   /** Stops ffmpeg (SIGTERM, then SIGKILL) and ends the frames; waits for its exit. */
@@ -111,6 +114,7 @@ export class FfmpegSource implements FrameSource {
     if (state === this.state) return;
 
     this.state = state;
+    this.stateDetail = detail;
     this.listeners.forEach((listener) => listener(state, detail));
   }
 

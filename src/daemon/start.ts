@@ -122,7 +122,8 @@ async function startSource(running: Running): Promise<void> {
 
   source.onStateChange?.((state: CameraState, detail?: string) => {
     running.camera = state;
-    running.publisher?.updateStatus({ camera: state });
+    // A camera that ended is followed by `stopped`, which carries it: no `online` between.
+    running.publisher?.updateStatus({ camera: state }, state !== 'ended');
     const level = state === 'running' || state === 'ended' ? 'info' : 'warn';
     log[level]({ source: source.description, state, detail }, 'camera state changed');
   });

@@ -196,11 +196,11 @@ export class MqttPublisher {
 
   /**
    * Adds `fields` (the camera's state, a reloaded model) to the retained status and republishes it at
-   * once when connected; otherwise the next `online` carries it.
+   * once when connected (unless `announce` is false); otherwise the next status carries it.
    */
-  updateStatus(fields: Partial<Pick<StatusMessage, 'camera' | 'model'>>): void {
+  updateStatus(fields: Partial<Pick<StatusMessage, 'camera' | 'model'>>, announce = true): void {
     this.extraStatus = { ...this.extraStatus, ...fields };
-    if (this.connected) this.announce('online');
+    if (announce && this.connected) this.announce('online');
   }
 
   /** Publishes the retained status; a failure is logged, the next connect tries again. */
