@@ -13,7 +13,11 @@ import { writeFileAtomic } from '../util/fs-atomic';
 export class BottleneckCache {
   private readonly dir: string;
 
-  constructor(rootDir: string, backboneFingerprint: string, private readonly featureLength: number) {
+  constructor(
+    rootDir: string,
+    backboneFingerprint: string,
+    private readonly featureLength: number,
+  ) {
     this.dir = path.join(rootDir, backboneFingerprint.slice(0, 16));
   }
 

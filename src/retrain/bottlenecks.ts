@@ -7,6 +7,7 @@ import { stageLogger } from '../util/logger';
 import { Progress } from '../util/progress';
 import { BottleneckCache } from './bottleneck-cache';
 import type { DatasetImage } from './dataset';
+import { ENGINE_BATCH, runPipeline, type Prepared } from './frame-pipeline';
 
 export interface Bottleneck {
   image: DatasetImage;
@@ -15,80 +16,122 @@ export interface Bottleneck {
 
 export interface BottleneckResult {
   bottlenecks: Bottleneck[];
+  /** Files that could not be read or decoded: each was logged once. */
   skipped: Array<{ file: string; reason: string }>;
   fromCache: number;
   computed: number;
+  /** Wall-clock seconds of the whole stage. */
   seconds: number;
+  /** CPU seconds of this process over the stage (all threads): a figure load barely moves. */
+  cpuSeconds: number;
 }
 
-interface Pending {
-  image: DatasetImage;
-  hash: string;
-  pixels: Uint8Array;
+export interface BottleneckOptions {
+  /** Frames per engine call; default ENGINE_BATCH. */
+  batchSize?: number;
 }
 
-/** Frames per engine call: large enough to amortise a call, small enough to stay responsive. */
-const BATCH_SIZE = 8;
+type Loaded = { cached: Float32Array } | { hash: string; pixels: Uint8Array };
 
-async function loadOrDecode(image: DatasetImage, cache: BottleneckCache):
-  Promise<{ cached: Bottleneck } | { pending: Pending }> {
+async function loadOrDecode(image: DatasetImage, cache: BottleneckCache, size: number):
+  Promise<Loaded> {
   const data = await readFile(image.file);
   const hash = BottleneckCache.contentHash(data);
-  const vector = await cache.get(hash);
-  if (vector) return { cached: { image, vector } };
+  const cached = await cache.get(hash);
+  if (cached) return { cached };
 
-  const { pixels } = await prepareImage(data, image.file);
+  const { pixels } = await prepareImage(data, image.file, { size });
 
-  return { pending: { image, hash, pixels } };
+  return { hash, pixels };
 }
 
 /**
- * Computes (or reads from the cache) one bottleneck per image. Decoding of the next batch
- * overlaps inference of the current one. An unreadable image is skipped with one warning.
+ * Computes (or reads from the cache) one bottleneck per image, in batches, decoding the next
+ * batch while the engine works on this one. An unreadable image is skipped with one warning.
  */
 export async function createBottlenecks(
   images: DatasetImage[],
   engine: InferenceEngine,
   cache: BottleneckCache,
+  options: BottleneckOptions = {},
 ): Promise<BottleneckResult> {
-  const log = stageLogger('retrain');
   const startedAt = Date.now();
+  const cpuBefore = process.cpuUsage();
   const progress = new Progress('bottlenecks', images.length);
-  const result: BottleneckResult = { bottlenecks: [], skipped: [], fromCache: 0, computed: 0, seconds: 0 };
+  const result: BottleneckResult = {
+    bottlenecks: [], skipped: [], fromCache: 0, computed: 0, seconds: 0, cpuSeconds: 0,
+  };
+  const writes = backgroundWrites(cache);
 
-  const decodeBatch = (start: number) => Promise.all(
-    images.slice(start, start + BATCH_SIZE).map((image) => loadOrDecode(image, cache).catch((err) => {
-      log.warn({ file: image.file, err: describeError(err) }, 'image skipped');
-      result.skipped.push({ file: image.file, reason: describeError(err) });
-
-      return undefined;
-    })),
-  );
-
-  let next = decodeBatch(0);
-  for (let start = 0; start < images.length; start += BATCH_SIZE) {
-    const batch = await next;
-    if (start + BATCH_SIZE < images.length) next = decodeBatch(start + BATCH_SIZE);
-
-    const pending: Pending[] = [];
-    for (const item of batch) {
-      if (item && 'cached' in item) result.bottlenecks.push(item.cached);
-      if (item && 'pending' in item) pending.push(item.pending);
-    }
-    result.fromCache += batch.filter((item) => item && 'cached' in item).length;
-
-    if (pending.length > 0) {
-      const vectors = await engine.features(pending.map((p) => p.pixels));
-      for (const [i, p] of pending.entries()) {
-        await cache.put(p.hash, vectors[i]);
-        result.bottlenecks.push({ image: p.image, vector: vectors[i] });
-      }
-      result.computed += pending.length;
-    }
+  const size = engine.backbone.inputSize;
+  await runPipeline(images, (image) => loadOrDecode(image, cache, size), async (batch) => {
+    await consumeBatch(batch, engine, writes.write, result);
     progress.tick(batch.length);
-  }
+  }, options.batchSize ?? ENGINE_BATCH);
+  await writes.settle();
+
+  // In input order whatever came from the cache: the seeded batches pick by index, so a run
+  // must not depend on which bottlenecks happened to be cached.
+  const order = new Map(images.map((image, i) => [image, i]));
+  result.bottlenecks.sort((a, b) => (order.get(a.image) ?? 0) - (order.get(b.image) ?? 0));
+
   progress.finish();
+  const cpu = process.cpuUsage(cpuBefore);
+  result.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   result.seconds = (Date.now() - startedAt) / 1000;
 
   return result;
+}
+
+/**
+ * Cache writes (fsync included) that run while the engine works on the next batch. One that
+ * fails (disk full, read-only cache) costs only a recomputation next time: counted, logged once.
+ */
+function backgroundWrites(cache: BottleneckCache) {
+  const writes: Array<Promise<void>> = [];
+  const failed: unknown[] = [];
+
+  return {
+    write: (hash: string, vector: Float32Array): void => {
+      writes.push(cache.put(hash, vector).catch((err: unknown) => { failed.push(err); }));
+    },
+    settle: async (): Promise<void> => {
+      await Promise.all(writes);
+      if (failed.length > 0) {
+        stageLogger('retrain').warn({ failed: failed.length, err: describeError(failed[0]) },
+          'bottleneck cache not written');
+      }
+    },
+  };
+}
+
+/** Sorts one batch into cached, to compute and skipped; computes and writes the new ones. */
+async function consumeBatch(
+  batch: Array<Prepared<DatasetImage, Loaded>>,
+  engine: InferenceEngine,
+  write: (hash: string, vector: Float32Array) => void,
+  result: BottleneckResult,
+): Promise<void> {
+  const pending: Array<{ image: DatasetImage; hash: string; pixels: Uint8Array }> = [];
+  for (const { item: image, value, error } of batch) {
+    if (!value) {
+      const reason = describeError(error);
+      stageLogger('retrain').warn({ file: image.file, err: reason }, 'image skipped');
+      result.skipped.push({ file: image.file, reason });
+    } else if ('cached' in value) {
+      result.bottlenecks.push({ image, vector: value.cached });
+      result.fromCache += 1;
+    } else {
+      pending.push({ image, ...value });
+    }
+  }
+  if (pending.length === 0) return;
+
+  const vectors = await engine.features(pending.map((p) => p.pixels));
+  result.computed += pending.length;
+
+  pending.forEach((p, i) => {
+    result.bottlenecks.push({ image: p.image, vector: vectors[i] });
+    write(p.hash, vectors[i]);
+  });
 }
