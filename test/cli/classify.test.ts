@@ -30,11 +30,12 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-function classify(args: string[]): CliResult {
+function classify(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   const result = spawnSync(process.execPath, ['bin/edge-pothole.js', 'classify', ...args], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     timeout: 120_000,
+    env: { ...process.env, ...env },
   });
 
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -189,4 +190,88 @@ test('refuses an unknown flag, naming it, and prints nothing on stdout', () => {
   assert.match(stderr, /^edge-pothole classify: \[EP_USAGE\] Unknown option '--bogus'/);
   assert.equal(status, 64, stderr);
   assert.equal(stdout, '');
+});
+
+describe("label_image.py's model flags, checked against a copy of the shipped model", () => {
+  let model: string;
+
+  before(async () => {
+    model = path.join(tmp, 'model copy');
+    await mkdir(model);
+    for (const file of ['model.json', 'weights.bin', 'labels.txt', 'metadata.json']) {
+      await copyFile(path.join(SHIPPED_MODEL_DIR, file), path.join(model, file));
+    }
+  });
+
+  test('reads --graph as the model directory or its model.json, with the checked input flags',
+    () => {
+      for (const graph of [model, path.join(model, 'model.json')]) {
+        const { status, stdout, stderr } = classify(['--graph', graph, '--input_height', '299',
+          '--input_width', '299', '--input_mean', '127.5', '--input_std', '127.5',
+          '--output_layer', 'final_result', '--input_layer', 'Placeholder', '--top_k', '1',
+          POTHOLE]);
+
+        assert.equal(status, 0, stderr);
+        assert.equal(parseText(stdout)[0][0], POTHOLE);
+        assert.match(stderr, /^1 of 1 images classified in \d+\.\d\d s \(\d+\.\d images\/s, /m);
+      }
+    });
+
+  const refusals: Array<[string, string[], RegExp]> = [
+    ['a TensorFlow .pb file as --graph', ['--graph', 'README.md'],
+      /\[EP_USAGE\] --graph "README\.md" is a file; .* not a TensorFlow GraphDef; pass that/],
+    ["label_image.py's default normalisation, --input_mean 0 --input_std 255",
+      ['--input_mean', '0', '--input_std', '255'],
+      new RegExp('--input_mean 0 --input_std 255 would feed \\(x - 0\\) / 255, ' +
+        "but this model's normalisation is fixed: x / 127\\.5 - 1")],
+    ['an input size the model was not built for', ['--input_height', '224'],
+      /--input_height 224 does not match the model, whose input is 299x299/],
+    ['an --output_layer the model does not have', ['--output_layer', 'InceptionV3/Predictions'],
+      /--output_layer "InceptionV3\/Predictions" is not the output of .*, which is "final_result"/,
+    ],
+  ];
+  for (const [what, args, message] of refusals) {
+    test(`refuses ${what}, saying why, before classifying anything`, () => {
+      const { status, stdout, stderr } = classify([...args, POTHOLE]);
+
+      assert.equal(status, 64, stderr);
+      assert.match(stderr, message);
+      assert.equal(stdout, '');
+    });
+  }
+
+  test('refuses a --labels file whose count differs from the outputs', async () => {
+    const three = path.join(tmp, 'three-labels.txt');
+    await writeFile(three, 'normal\npothole\nspeed bump\n');
+
+    const { status, stderr } = classify(['--graph', model, '--labels', three, POTHOLE]);
+
+    assert.equal(status, 1);
+    assert.match(stderr, new RegExp(`\\[EP_MODEL_INVALID\\] labels file ${three} has 3 labels ` +
+      'but the model in .* has 2 outputs'));
+  });
+
+  test("refuses a model whose labels.txt count differs from the model's outputs", async () => {
+    await writeFile(path.join(model, 'labels.txt'), 'normal\n');
+
+    const { status, stderr } = classify(['--graph', model, POTHOLE]);
+
+    assert.equal(status, 1);
+    assert.match(stderr, new RegExp('\\[EP_MODEL_INVALID\\] model directory .*: ' +
+      'labels.txt has 1 labels but the model has 2 outputs'));
+  });
+
+  test('warns when labels.txt disagrees with metadata.json, and uses labels.txt', async () => {
+    await writeFile(path.join(model, 'labels.txt'), 'smooth\ndamaged\n');
+
+    const { status, stdout, stderr } = classify(['--graph', model, '--json', POTHOLE],
+      { EDGE_POTHOLE_LOG_LEVEL: 'warn' });
+
+    assert.equal(status, 0, stderr);
+    const warning = stderr.split('\n').find((line) => line.includes('disagrees with metadata'));
+    assert.ok(warning, stderr);
+    assert.equal(JSON.parse(warning).level, 40);
+    assert.deepEqual(Object.keys(parseJsonLines(stdout)[0].scores as object),
+      ['smooth', 'damaged']);
+  });
 });
