@@ -146,8 +146,11 @@ function checkClassSize(classDir: string, count: number, allowSmall: boolean): v
   }
 }
 
-/** With tiny classes the hash can leave a set empty; move one image there, deterministically. */
-function ensureEverySetHasOne(classImages: DatasetImage[]): void {
+/**
+ * With tiny classes the hash can leave a set empty; move one image of the class there,
+ * deterministically. Called at scan time, and again by retrain on the images that could be read.
+ */
+export function ensureEverySetHasOne(classImages: DatasetImage[]): void {
   for (const wanted of ['training', 'validation', 'testing'] as const) {
     if (classImages.some((image) => image.set === wanted)) continue;
 

@@ -60,8 +60,12 @@ export function confusionMatrix(predictions: Prediction[], classes: number): num
   return matrix;
 }
 
-/** Precision and recall of "score of `positive` >= threshold", for picking the daemon's threshold. */
-export function thresholdTable(predictions: Prediction[], positive: number, thresholds: number[]): ThresholdRow[] {
+/** Precision and recall of "score of `positive` >= threshold", to pick the daemon's threshold. */
+export function thresholdTable(
+  predictions: Prediction[],
+  positive: number,
+  thresholds: number[],
+): ThresholdRow[] {
   return thresholds.map((threshold) => {
     let truePositive = 0;
     let predicted = 0;
@@ -74,15 +78,22 @@ export function thresholdTable(predictions: Prediction[], positive: number, thre
       if (called && isPositive) truePositive += 1;
     }
 
-    return { threshold, precision: ratio(truePositive, predicted), recall: ratio(truePositive, actual), predicted };
+    return {
+      threshold,
+      precision: ratio(truePositive, predicted),
+      recall: ratio(truePositive, actual),
+      predicted,
+    };
   });
 }
 
 function groupRows(predictions: Prediction[], labels: string[]): GroupRow[] {
-  const groups = new Map<string, { label: string; group: string; count: number; correct: number }>();
+  type Tally = { label: string; group: string; count: number; correct: number };
+  const groups = new Map<string, Tally>();
   for (const p of predictions) {
     const key = `${labels[p.trueIndex]}\u0000${p.group ?? 'other'}`;
-    const row = groups.get(key) ?? { label: labels[p.trueIndex], group: p.group ?? 'other', count: 0, correct: 0 };
+    const row = groups.get(key) ??
+      { label: labels[p.trueIndex], group: p.group ?? 'other', count: 0, correct: 0 };
     row.count += 1;
     if (argmax(p.scores) === p.trueIndex) row.correct += 1;
     groups.set(key, row);
@@ -90,7 +101,8 @@ function groupRows(predictions: Prediction[], labels: string[]): GroupRow[] {
 
   return [...groups.values()]
     .sort((a, b) => (a.label + a.group < b.label + b.group ? -1 : 1))
-    .map(({ group, label, count, correct }) => ({ group, label, count, accuracy: ratio(correct, count) }));
+    .map(({ group, label, count, correct }) =>
+      ({ group, label, count, accuracy: ratio(correct, count) }));
 }
 
 /** The whole report; `positiveLabel` (e.g. "pothole") adds the threshold table when present. */
@@ -133,7 +145,8 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 /** The report as the text retrain and evaluate print. */
 export function formatReport(report: Report, labels: string[], title: string): string {
   const width = Math.max(10, ...labels.map((l) => l.length + 2));
-  const lines = [`${title}: accuracy ${pct(report.accuracy)} (N=${report.count})`, '', 'per class:'];
+  const lines = [`${title}: accuracy ${pct(report.accuracy)} (N=${report.count})`, '',
+    'per class:'];
   for (const c of report.perClass) {
     lines.push(`  ${c.label.padEnd(width)} precision ${pct(c.precision).padStart(6)}  ` +
       `recall ${pct(c.recall).padStart(6)}  N=${c.support}`);
@@ -145,7 +158,8 @@ export function formatReport(report: Report, labels: string[], title: string): s
   });
   lines.push('', 'per source group:');
   for (const g of report.perGroup) {
-    lines.push(`  ${`${g.label}/${g.group}`.padEnd(width + 8)} accuracy ${pct(g.accuracy).padStart(6)}  N=${g.count}`);
+    const name = `${g.label}/${g.group}`.padEnd(width + 8);
+    lines.push(`  ${name} accuracy ${pct(g.accuracy).padStart(6)}  N=${g.count}`);
   }
   if (report.thresholds) {
     lines.push('', `${report.thresholds.label} at thresholds (pick the daemon's threshold):`);

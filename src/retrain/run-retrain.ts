@@ -1,38 +1,44 @@
 import os from 'node:os';
+import path from 'node:path';
 
 import { createEngine } from '../infer/create-engine';
-import type { EngineChoice } from '../infer/engine';
-import { applyHead } from '../infer/head';
-import { saveModelDir, type ModelMetadata } from '../infer/model-dir';
+import type { InferenceEngine } from '../infer/engine';
+import { applyHead, type SoftmaxHead } from '../infer/head';
+import type { ModelMetadata } from '../infer/model-dir';
+import { hasDistortions } from '../preprocess/distort';
 import { EdgePotholeError } from '../util/errors';
 import { stageLogger } from '../util/logger';
 import { BottleneckCache } from './bottleneck-cache';
 import { createBottlenecks, type Bottleneck } from './bottlenecks';
-import { scanDataset } from './dataset';
+import { ensureEverySetHasOne, scanDataset, type Dataset, type DatasetImage } from './dataset';
+import { DistortedBatches, type DistortionStats } from './distorted-batches';
 import { buildReport, formatReport, type Report } from './metrics';
-import { trainSoftmaxHead, type EvalRow, type LabelledVectors, type TrainOptions } from './train';
+import { writeLabelsFile, writeModelDir } from './model-output';
+import { checkCanExport, exportOnnxModel } from './onnx-export';
+import { reportFiles } from './output-files';
+import type { RetrainOptions } from './retrain-options';
+import { openSummaries } from './summaries';
+import { cachedBatches, trainSoftmaxHead, type EvalRow, type LabelledVectors,
+  type TrainingBatches } from './train';
 
-export interface RetrainOptions extends TrainOptions {
-  /** Test images to score, -1 = all; default -1. */
-  testBatchSize: number;
-  imageDir: string;
-  outputDir: string;
-  bottleneckDir: string;
-  testingPercentage: number;
-  validationPercentage: number;
-  allowSmallClasses: boolean;
-  printMisclassified: boolean;
-  engine: EngineChoice;
-  threads?: number;
-  layer: string;
-  /** Where human-readable results go (stdout by default). */
-  out?: NodeJS.WritableStream;
-}
+export type { RetrainOptions } from './retrain-options';
 
 export interface RetrainResult {
   report: Report;
   outputDir: string;
+  /** Files skipped: unreadable or undecodable images, plus files that are not images. */
   skipped: number;
+}
+
+/** The training inputs, however they are made. */
+interface Prepared {
+  batches: TrainingBatches;
+  validation: LabelledVectors;
+  test: Bottleneck[];
+  skipped: Array<{ file: string; reason: string }>;
+  counts: Record<string, number>;
+  bottleneckSeconds: number;
+  distortion?: DistortionStats;
 }
 
 function vectorsOf(bottlenecks: Bottleneck[]): LabelledVectors {
@@ -42,18 +48,12 @@ function vectorsOf(bottlenecks: Bottleneck[]): LabelledVectors {
   };
 }
 
-function curveCsv(rows: EvalRow[]): string {
-  const header = 'step,train_accuracy,cross_entropy,validation_accuracy,validation_cross_entropy';
-  const lines = rows.map((r) => [r.step, r.train_accuracy, r.cross_entropy, r.validation_accuracy,
-    r.validation_cross_entropy].join(','));
-
-  return `${[header, ...lines].join('\n')}\n`;
-}
-
-function requireEverySet(labels: string[], bottlenecks: Bottleneck[]): void {
+/** Every class needs a readable image in every set, or training and the report mean nothing. */
+function requireEverySet(labels: string[], images: Array<Pick<DatasetImage, 'set' | 'labelIndex'>>):
+  void {
   for (const set of ['training', 'validation', 'testing'] as const) {
     for (const [index, label] of labels.entries()) {
-      if (!bottlenecks.some((b) => b.image.set === set && b.image.labelIndex === index)) {
+      if (!images.some((image) => image.set === set && image.labelIndex === index)) {
         throw new EdgePotholeError('EP_DATASET_INVALID',
           `class "${label}" has no readable image in the ${set} set; add photos to that class`);
       }
@@ -61,74 +61,209 @@ function requireEverySet(labels: string[], bottlenecks: Bottleneck[]): void {
   }
 }
 
-/**
- * retrain.py's workflow: scan and split, cache bottlenecks, train the final layer, report on
- * the test set, write the model directory atomically. Writes nothing when the data set is bad.
- */
-export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
+async function scan(options: RetrainOptions): Promise<Dataset> {
   const log = stageLogger('retrain');
-  const out = options.out ?? process.stdout;
-
   const dataset = await scanDataset(options.imageDir, options);
   for (const file of dataset.notImages) log.warn({ file }, 'not an image file, skipped');
+  for (const dir of dataset.repeatedDirs) log.warn({ dir }, 'folder already read, skipped');
   log.info({ labels: dataset.labels, images: dataset.images.length }, 'data set scanned');
 
-  const engine = await createEngine({ engine: options.engine, threads: options.threads, layer: options.layer });
+  return dataset;
+}
+
+/** Bottlenecks from the cache, computed and cached when missing. */
+async function cachedBottlenecks(images: DatasetImage[], engine: InferenceEngine,
+  options: RetrainOptions) {
   const cache = new BottleneckCache(options.bottleneckDir, engine.backbone.fingerprint,
     engine.backbone.featureLength);
-  const created = await createBottlenecks(dataset.images, engine, cache);
-  await engine.dispose();
-  log.info({ fromCache: created.fromCache, computed: created.computed, skipped: created.skipped.length,
-    seconds: Number(created.seconds.toFixed(1)),
+  const created = await createBottlenecks(images, engine, cache);
+  stageLogger('retrain').info({ fromCache: created.fromCache, computed: created.computed,
+    skipped: created.skipped.length, seconds: Number(created.seconds.toFixed(1)),
+    cpuSeconds: Number(created.cpuSeconds.toFixed(1)),
     imagesPerSecond: Number((created.computed / Math.max(created.seconds, 1e-3)).toFixed(1)) },
   'bottlenecks ready');
-  requireEverySet(dataset.labels, created.bottlenecks);
 
-  const bySet = (set: string) => created.bottlenecks.filter((b) => b.image.set === set);
-  const curve: EvalRow[] = [];
-  const trainStartedAt = Date.now();
-  const head = await trainSoftmaxHead(vectorsOf(bySet('training')), vectorsOf(bySet('validation')),
-    dataset.labels.length, options, (row) => {
-      curve.push(row);
-      if (row.step % (options.evalStepInterval * 10) === 0 || row.step === options.steps) {
-        log.info(row, 'training step');
-      }
-    });
-  const trainSeconds = (Date.now() - trainStartedAt) / 1000;
+  return created;
+}
 
-  const testSet = bySet('testing');
-  const sizedTest = options.testBatchSize < 0 ? testSet : testSet.slice(0, options.testBatchSize);
-  const report = buildReport(sizedTest.map((b) => ({
-    trueIndex: b.image.labelIndex, scores: applyHead(head, b.vector), group: b.image.group, file: b.image.file,
-  })), dataset.labels);
+interface TrainingInput {
+  batches: TrainingBatches;
+  /** The training images that can be read. */
+  images: DatasetImage[];
+  skipped: Array<{ file: string; reason: string }>;
+  distortion?: DistortionStats;
+}
 
-  out.write(`${formatReport(report, dataset.labels, 'test set')}\n`);
-  if (options.printMisclassified) {
-    out.write('\nmisclassified test images:\n');
-    for (const m of report.misclassified) out.write(`  ${m.file}  ${m.label} -> ${m.predicted}\n`);
+async function distortedTraining(images: DatasetImage[], engine: InferenceEngine,
+  options: RetrainOptions): Promise<TrainingInput> {
+  const settings = options.distortions as NonNullable<RetrainOptions['distortions']>;
+  // A seed of its own, so the batch picks are the same with and without distortions.
+  const { batches, skipped } = await DistortedBatches.create(images, engine,
+    { settings, seed: options.seed + 1 });
+  const unreadable = new Set(skipped.map((s) => s.file));
+
+  return { batches, images: images.filter((i) => !unreadable.has(i.file)), skipped,
+    distortion: batches.stats };
+}
+
+/** A photo that turned out unreadable may have been a small class's only one in a set. */
+function rebalance(readable: Bottleneck[], labels: string[]): void {
+  for (const index of labels.keys()) {
+    ensureEverySetHasOne(readable.map((b) => b.image).filter((i) => i.labelIndex === index));
   }
-  out.write(`\nFinal test accuracy = ${(report.accuracy * 100).toFixed(1)}% (N=${report.count})\n`);
+}
 
-  const counts = Object.fromEntries(['training', 'validation', 'testing'].map((s) => [s, bySet(s).length]));
-  const metadata: ModelMetadata = {
+/**
+ * Bottlenecks of every image from the cache (computed when missing); with distortions,
+ * only validation and test images are cached, and training batches are made fresh per step.
+ */
+async function prepare(dataset: Dataset, engine: InferenceEngine, options: RetrainOptions):
+  Promise<Prepared> {
+  const distort = options.distortions !== undefined && hasDistortions(options.distortions);
+  const inTraining = (image: DatasetImage) => image.set === 'training';
+  const created = await cachedBottlenecks(
+    distort ? dataset.images.filter((i) => !inTraining(i)) : dataset.images, engine, options);
+  if (!distort && options.allowSmallClasses) rebalance(created.bottlenecks, dataset.labels);
+  const bySet = (set: string) => created.bottlenecks.filter((b) => b.image.set === set);
+
+  const training: TrainingInput = distort
+    ? await distortedTraining(dataset.images.filter(inTraining), engine, options)
+    : { batches: cachedBatches(vectorsOf(bySet('training'))),
+      images: bySet('training').map((b) => b.image), skipped: [] };
+  requireEverySet(dataset.labels, [...training.images, ...created.bottlenecks.map((b) => b.image)]);
+
+  return {
+    batches: training.batches,
+    validation: vectorsOf(bySet('validation')),
+    test: bySet('testing'),
+    skipped: [...created.skipped, ...training.skipped],
+    counts: { training: training.images.length, validation: bySet('validation').length,
+      testing: bySet('testing').length },
+    bottleneckSeconds: created.seconds,
+    distortion: training.distortion,
+  };
+}
+
+/** Trains the head, logging the curve, feeding TensorBoard and storing intermediate models. */
+async function train(prepared: Prepared, dataset: Dataset, engine: InferenceEngine,
+  options: RetrainOptions): Promise<{ head: SoftmaxHead; curve: EvalRow[]; seconds: number }> {
+  const log = stageLogger('retrain');
+  const curve: EvalRow[] = [];
+  const summaries = options.summariesDir
+    ? openSummaries(options.summariesDir, options.summariesExplicit ?? false) : undefined;
+  const startedAt = Date.now();
+
+  const head = await trainSoftmaxHead(prepared.batches, prepared.validation,
+    { featureLength: engine.backbone.featureLength, classes: dataset.labels.length }, options, {
+      onEval: (row) => {
+        curve.push(row);
+        summaries?.write(row);
+        if (row.step % (options.evalStepInterval * 10) === 0 || row.step === options.steps) {
+          log.info(row, 'training step');
+        }
+      },
+      onIntermediate: async (step, snapshot) => {
+        const root = options.intermediateOutputGraphsDir ?? os.tmpdir();
+        const dir = path.join(root, `intermediate_${step}`);
+        await writeModelDir(dir, snapshot, metadataOf(dataset, engine, options, { step }), {},
+          options.finalTensorName);
+        log.info({ step, dir }, 'intermediate model written');
+      },
+    });
+  summaries?.close();
+
+  return { head, curve, seconds: (Date.now() - startedAt) / 1000 };
+}
+
+function metadataOf(dataset: Dataset, engine: InferenceEngine, options: RetrainOptions,
+  training: Record<string, unknown>): ModelMetadata {
+  return {
     format: 'edge-pothole-model/1',
     labels: dataset.labels,
     input: { size: engine.backbone.inputSize, normalization: '[-1,1]', resize: 'fill' },
     backbone: engine.backbone,
     created_at: new Date().toISOString(),
-    test_accuracy: report.accuracy,
     training: {
-      steps: options.steps, learning_rate: options.learningRate, train_batch_size: options.trainBatchSize,
-      validation_batch_size: options.validationBatchSize, testing_percentage: options.testingPercentage,
-      validation_percentage: options.validationPercentage, seed: options.seed, images: counts,
-      skipped_images: created.skipped.length, not_images: dataset.notImages.length,
-      engine: engine.engine, bottleneck_seconds: created.seconds, train_seconds: trainSeconds,
-      host: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
+      steps: options.steps, learning_rate: options.learningRate,
+      train_batch_size: options.trainBatchSize, validation_batch_size: options.validationBatchSize,
+      testing_percentage: options.testingPercentage,
+      validation_percentage: options.validationPercentage, seed: options.seed,
+      final_tensor_name: options.finalTensorName, distortions: options.distortions,
+      engine: engine.engine, host: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
+      ...training,
     },
-    test_report: report,
   };
-  await saveModelDir(options.outputDir, head, metadata, { 'metrics.csv': curveCsv(curve) });
-  log.info({ outputDir: options.outputDir, testAccuracy: report.accuracy }, 'model written');
+}
 
-  return { report, outputDir: options.outputDir, skipped: created.skipped.length };
+function printReport(report: Report, dataset: Dataset, prepared: Prepared,
+  options: RetrainOptions): void {
+  const out = options.out ?? process.stdout;
+  out.write(`${formatReport(report, dataset.labels, 'test set')}\n`);
+  if (options.printMisclassified) {
+    out.write('\nmisclassified test images:\n');
+    for (const m of report.misclassified) out.write(`  ${m.file}  ${m.label} -> ${m.predicted}\n`);
+  }
+  const unreadable = prepared.skipped.length;
+  const notImages = dataset.notImages.length;
+  if (unreadable + notImages > 0) {
+    out.write(`\n${unreadable + notImages} file(s) skipped: ${unreadable} unreadable image(s), ` +
+      `${notImages} not image(s) (each named in a warning)\n`);
+  }
+  out.write(`\nFinal test accuracy = ${(report.accuracy * 100).toFixed(1)}% (N=${report.count})\n`);
+}
+
+/**
+ * retrain.py's workflow: scan and split, cache bottlenecks, train the final layer, report on
+ * the test set, write the model directory atomically. Writes nothing when the data set is bad.
+ */
+export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
+  const dataset = await scan(options);
+  const engine = await (options.engineFactory ?? createEngine)({ engine: options.engine,
+    threads: options.threads, layer: options.layer });
+  try {
+    if (options.savedModelDir) checkCanExport(engine);
+    const prepared = await prepare(dataset, engine, options);
+    const trained = await train(prepared, dataset, engine, options);
+
+    const sizedTest = options.testBatchSize < 0 ? prepared.test
+      : prepared.test.slice(0, options.testBatchSize);
+    const report = buildReport(sizedTest.map((b) => ({ trueIndex: b.image.labelIndex,
+      scores: applyHead(trained.head, b.vector), group: b.image.group, file: b.image.file })),
+    dataset.labels);
+    printReport(report, dataset, prepared, options);
+
+    await writeOutputs(dataset, engine, options, { prepared, trained, report });
+
+    return { report, outputDir: options.outputDir,
+      skipped: prepared.skipped.length + dataset.notImages.length };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function writeOutputs(dataset: Dataset, engine: InferenceEngine, options: RetrainOptions,
+  results: { prepared: Prepared; trained: { head: SoftmaxHead; curve: EvalRow[]; seconds: number };
+    report: Report }): Promise<void> {
+  const { prepared, trained, report } = results;
+  const metadata = metadataOf(dataset, engine, options, {
+    images: prepared.counts, skipped_images: prepared.skipped.length,
+    not_images: dataset.notImages.length, bottleneck_seconds: prepared.bottleneckSeconds,
+    train_seconds: trained.seconds, distorted_frames: prepared.distortion?.frames,
+    distortion_seconds: prepared.distortion?.seconds,
+  });
+  metadata.test_accuracy = report.accuracy;
+  metadata.test_report = report;
+
+  const log = stageLogger('retrain');
+  await writeModelDir(options.outputDir, trained.head, metadata,
+    reportFiles(trained.curve, report, dataset.labels), options.finalTensorName);
+  log.info({ outputDir: options.outputDir, testAccuracy: report.accuracy }, 'model written');
+  if (options.outputLabels) {
+    await writeLabelsFile(options.outputLabels, dataset.labels);
+    log.info({ outputLabels: options.outputLabels }, 'labels written');
+  }
+  if (options.savedModelDir) {
+    await exportOnnxModel(engine, trained.head, dataset.labels, options.savedModelDir);
+    log.info({ savedModelDir: options.savedModelDir }, 'onnx model exported');
+  }
 }
