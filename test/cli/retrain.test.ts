@@ -7,6 +7,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { logLevelOf } from '../../src/cli/retrain';
+import { applyHead } from '../../src/infer/head';
+import { loadModelDir } from '../../src/infer/model-dir';
+import { prepareImageFile } from '../../src/preprocess/image';
+import { normalizeBatch } from '../../src/preprocess/normalize';
 import { runCli, type CliResult } from '../helpers/cli';
 import { REPO_ROOT, SAMPLES_DIR } from '../helpers/paths';
 
@@ -169,12 +173,41 @@ describe('retrain on samples with bad files and awkward names, as retrain.py wou
       const photo = path.join(root, 'pothole', 'pot hole.jpg');
 
       const classified = await runCli(['classify', '--graph', graph(), '--labels', labels(),
-        '--image', photo]);
+        '--image', photo], { env: { EDGE_POTHOLE_CACHE_DIR: path.join(tmp, 'graph-cache') } });
 
       assert.equal(classified.code, 0, classified.stderr);
       assert.match(classified.stdout, new RegExp(`^${photo}\\n(normal|pothole) \\(score = `));
     });
 });
+
+test('exports with --saved_model_dir an ONNX model whose scores are the model directory\'s',
+  async () => {
+    const ort = await import('onnxruntime-node');
+    const exported = path.join(tmp, 'saved model');
+    const output = path.join(tmp, 'exported-from');
+    // A private graph cache: the exports of throwaway heads must not push the shipped model's
+    // graph out of the shared one (it keeps three).
+    const env = { EDGE_POTHOLE_CACHE_DIR: path.join(tmp, 'graph-cache') };
+
+    const result = await runCli(['retrain', '--image_dir', await sampleDir('export'),
+      '--output_dir', output, '--bottleneck_dir', path.join(tmp, 'export-cache'),
+      '--how_many_training_steps', '30', '--allow_small_classes', '--saved_model_dir', exported],
+    { env, timeoutMs: 300_000 });
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual((await readdir(exported)).sort(),
+      ['labels.txt', 'model.onnx', 'signature.json']);
+    const session = await ort.InferenceSession.create(path.join(exported, 'model.onnx'));
+    const { pixels } = await prepareImageFile(path.join(SAMPLES_DIR, 'pothole',
+      (await readdir(path.join(SAMPLES_DIR, 'pothole')))[0]));
+    const input = new ort.Tensor('float32', normalizeBatch([pixels]), [1, 299, 299, 3]);
+    const out = await session.run({ input });
+    const { head } = await loadModelDir(output);
+    const expected = applyHead(head, out.features.data as Float32Array);
+    const scores = [...(out.scores.data as Float32Array)];
+    scores.forEach((score, i) => assert.ok(Math.abs(score - expected[i]) < 1e-4, `${scores}`));
+    await session.release();
+  });
 
 test('Ctrl-C mid-way leaves no model and a valid cache, and the next run succeeds', async () => {
   const root = await sampleDir('interrupted');
