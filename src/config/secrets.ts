@@ -62,8 +62,12 @@ async function textSecret(key: string, value: string, fileKey: string, file: str
   if (value !== '') return value;
 
   const source = file !== '' ? file : fallback;
+  if (source === undefined) return undefined;
 
-  return source === undefined ? undefined : firstLine(fileKey, source);
+  // An empty file means none: the service unit always loads the credential file.
+  const line = await firstLine(fileKey, source);
+
+  return line === '' ? undefined : line;
 }
 
 async function tlsMaterial(mqtt: EdgePotholeConfig['mqtt'], env: NodeJS.ProcessEnv):
