@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -91,4 +92,56 @@ test('groups a drive of real photos into one event per pothole passage, with sna
     assert.deepEqual(kept, [`${events[1].event_id}.jpg`]);
     assert.deepEqual(await readFile(events[1].snapshot as string),
       await readFile(path.join(drive, '16.jpg')));
+  });
+
+/** A stand-in gpsd on loopback that streams one fix every 100 ms after ?WATCH. */
+async function streamingGpsd(fix: Record<string, unknown>) {
+  const timers = new Set<NodeJS.Timeout>();
+  const server = net.createServer((socket) => {
+    socket.once('data', () => {
+      const timer = setInterval(() => socket.write(`${JSON.stringify({ class: 'TPV', mode: 3,
+        ...fix })}\n`), 100);
+      timers.add(timer);
+      socket.on('close', () => clearInterval(timer));
+      socket.on('error', () => clearInterval(timer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      timers.forEach(clearInterval);
+      server.close();
+    },
+  };
+}
+
+test('attaches the gpsd position to every detection and event when GPS is on',
+  { timeout: 120_000 }, async () => {
+    const drive = path.join(tmp, 'drive-gps');
+    await recordDrive(drive);
+    const fix = { lat: 45.464211, lon: 9.191383, speed: 8.3, track: 92.4,
+      time: '2026-06-01T07:30:00.000Z' };
+    const gpsd = await streamingGpsd(fix);
+    const sub = await subscribe(broker.url, 'edge-pothole/gps-car/+');
+
+    try {
+      const result = await runCli(['run', '--source', `dir:${drive}`, '--broker', broker.url,
+        '--vehicle-id', 'gps-car', '--state-dir', path.join(tmp, 'state-gps'),
+        '--gps.host', '127.0.0.1', '--gps.port', String(gpsd.port), '--stats_interval_seconds', '0']);
+      assert.equal(result.code, 0, result.stderr);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      gpsd.close();
+      await sub.close();
+    }
+
+    const located = sub.messages.filter((m) => /\/(detections|events)$/.test(m.topic))
+      .map((m) => (m.payload as DetectionMessage | EventMessage).location);
+    assert.equal(located.length, 8, 'six detections and two events');
+    for (const location of located) {
+      assert.deepEqual(location, { lat: 45.464211, lon: 9.191383, speed_mps: 8.3,
+        heading_deg: 92.4, fix_time: '2026-06-01T07:30:00.000Z' });
+    }
   });
