@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -106,6 +106,38 @@ test('delivers every detection and event in capture order after a 30 s broker ou
   } finally {
     first.child.kill('SIGKILL');
     second?.child.kill('SIGKILL');
+    await sub.close();
+  }
+});
+
+test('a finite source that ends while the broker is down exits after drain_seconds, and the ' +
+  'next start delivers what was left, in order', { timeout: 120_000 }, async () => {
+  const vehicleId = `drain-${process.pid}`;
+  const stateDir = path.join(tmp, 'state-drain');
+  const sub = await subscribe(broker.url, `edge-pothole/${vehicleId}/+`,
+    { clientId: `ep-test-${randomUUID().slice(0, 8)}`, clean: false });
+  await broker.stop();
+
+  try {
+    const offline = startDaemon(['--source', `dir:${SAMPLES_DIR}`, '--broker', broker.url,
+      '--vehicle-id', vehicleId, '--state-dir', stateDir, '--publish.drain_seconds', '1',
+      '--stats_interval_seconds', '0']);
+    assert.equal((await offline.exited).code, 0, offline.stderr());
+    const left = await undelivered(stateDir);
+    assert.ok(left.length >= 7, `only ${left.length} messages were left on disk`);
+    assert.ok(left.some((id) => id.startsWith('event:')), 'no event was left on disk');
+
+    await broker.start();
+    const normal = (await readdir(path.join(SAMPLES_DIR, 'normal')))[0];
+    const next = startDaemon(['--source', `image:${path.join(SAMPLES_DIR, 'normal', normal)}`,
+      '--broker', broker.url, '--vehicle-id', vehicleId, '--state-dir', stateDir,
+      '--stats_interval_seconds', '0']);
+    assert.equal((await next.exited).code, 0, next.stderr());
+
+    await waitUntil(() => firstArrivals(sub.messages).length >= left.length, 5000);
+    assert.deepEqual(firstArrivals(sub.messages), left);
+    assert.deepEqual(await undelivered(stateDir), []);
+  } finally {
     await sub.close();
   }
 });
