@@ -1,7 +1,11 @@
+import os from 'node:os';
+
 import { describeError, EdgePotholeError } from '../util/errors';
 import { stageLogger } from '../util/logger';
 import type { EngineChoice, EngineOptions, InferenceEngine } from './engine';
+import { initTensorflow } from './tf-backend';
 import { TfjsEngine } from './tfjs-engine';
+import { checkWorkers, TfjsPoolEngine } from './tfjs-pool/pool-engine';
 
 const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'onnxruntime', 'tfjs'];
 
@@ -61,9 +65,25 @@ async function createOnnxEngine(options: EngineOptions): Promise<InferenceEngine
 }
 
 /**
+ * tfjs in worker threads when the backend is wasm and more than one worker is wanted (wasm
+ * runs on one thread in Node, so workers are the only way to use more cores); otherwise in
+ * this thread. Native TensorFlow threads by itself and needs no workers.
+ */
+async function createTfjsEngine(options: EngineOptions): Promise<InferenceEngine> {
+  const workers = checkWorkers(options.workers ?? os.availableParallelism());
+  const backend = await initTensorflow(options.tfBackend ?? 'auto');
+  if (backend === 'wasm' && workers > 1) {
+    return TfjsPoolEngine.create({ ...options, tfBackend: 'wasm' }, workers);
+  }
+
+  return TfjsEngine.create(options);
+}
+
+/**
  * Builds the inference engine the options ask for (default `auto`: ONNX Runtime when
  * onnxruntime-node loads, else TensorFlow.js with a warning saying why) and logs engine,
- * backend and threads once it is ready. Throws EP_CONFIG_INVALID for an unknown engine name.
+ * backend, threads and workers once it is ready. Throws EP_CONFIG_INVALID for an unknown
+ * engine name.
  */
 export async function createEngine(options: EngineOptions = {}): Promise<InferenceEngine> {
   const choice = options.engine ?? 'auto';
@@ -83,12 +103,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Inferen
   const engine =
     decision.engine === 'onnxruntime'
       ? await createOnnxEngine(options)
-      : await TfjsEngine.create(options);
+      : await createTfjsEngine(options);
   log.info(
     {
       engine: engine.engine,
       backend: engine.backend,
       threads: engine.threads,
+      workers: engine.workers,
       layer: engine.backbone.layer,
     },
     'inference engine ready',

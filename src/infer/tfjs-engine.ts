@@ -1,21 +1,26 @@
-import { normalizeBatch } from '../preprocess/normalize';
 import { loadBackbone, type LoadedBackbone } from './backbone';
 import type { EngineOptions, InferenceEngine } from './engine';
+import { assertFrameSizes } from './frame-check';
 import { applyHead, type SoftmaxHead } from './head';
 import { initTensorflow, tf } from './tf-backend';
+import { tfjsFeatures } from './tfjs-features';
 
 /**
- * TensorFlow.js engine: the fallback where ONNX Runtime does not load, and the reference the
- * ONNX export is checked against. About 0.4-0.6 s per frame on wasm, one thread.
+ * TensorFlow.js engine in the calling thread: the fallback where ONNX Runtime does not load,
+ * and the reference the ONNX export and the worker pool are checked against. About 0.4 s per
+ * frame on wasm, one thread (tfjs turns wasm threads off in Node); see TfjsPoolEngine for
+ * several frames at once.
  */
 export class TfjsEngine implements InferenceEngine {
   readonly engine = 'tfjs' as const;
   readonly threads = 1;
+  readonly workers = 1;
   private head: SoftmaxHead | undefined;
 
   private constructor(
     readonly backend: string,
     private readonly loaded: LoadedBackbone,
+    private readonly ownsBackbone: boolean,
     head: SoftmaxHead | undefined,
   ) {
     this.head = head;
@@ -25,7 +30,20 @@ export class TfjsEngine implements InferenceEngine {
     const backend = await initTensorflow(options.tfBackend ?? 'auto');
     const loaded = await loadBackbone(options.layer);
 
-    return new TfjsEngine(backend, loaded, options.head);
+    return new TfjsEngine(backend, loaded, true, options.head);
+  }
+
+  /**
+   * An engine on a backbone the caller already loaded (the bench compares engines on one
+   * copy); the caller keeps ownership of it and `options.layer` is ignored.
+   */
+  static async fromBackbone(
+    loaded: LoadedBackbone,
+    options: EngineOptions = {},
+  ): Promise<TfjsEngine> {
+    const backend = await initTensorflow(options.tfBackend ?? 'auto');
+
+    return new TfjsEngine(backend, loaded, false, options.head);
   }
 
   get backbone() {
@@ -33,20 +51,9 @@ export class TfjsEngine implements InferenceEngine {
   }
 
   async features(frames: Uint8Array[]): Promise<Float32Array[]> {
-    if (frames.length === 0) return [];
+    assertFrameSizes(frames, this.loaded.identity.inputSize);
 
-    const size = this.loaded.identity.inputSize;
-    const input = tf.tensor4d(normalizeBatch(frames), [frames.length, size, size, 3]);
-    const output = this.loaded.featureModel.predict(input) as tf.Tensor;
-    try {
-      const flat = (await output.data()) as Float32Array;
-      const length = this.loaded.identity.featureLength;
-
-      return frames.map((_, i) => flat.slice(i * length, (i + 1) * length));
-    } finally {
-      input.dispose();
-      output.dispose();
-    }
+    return tfjsFeatures(this.loaded, frames);
   }
 
   async scores(frames: Uint8Array[]): Promise<Float32Array[]> {
@@ -60,9 +67,13 @@ export class TfjsEngine implements InferenceEngine {
     this.head = head;
   }
 
+  async liveTensors(): Promise<number> {
+    return tf.memory().numTensors;
+  }
+
   async dispose(): Promise<void> {
     // The feature model shares its layers with the full model; disposing the full model frees
     // every weight once (disposing both would throw "already disposed").
-    this.loaded.fullModel.dispose();
+    if (this.ownsBackbone) this.loaded.fullModel.dispose();
   }
 }

@@ -17,6 +17,7 @@ import {
   FEATURES_NAME,
   SCORES_NAME,
 } from './graph-export';
+import type { GraphWeights } from './weight-storage';
 
 /**
  * Exported graphs on disk, one file per backbone fingerprint, head and exporter version, so a
@@ -31,7 +32,10 @@ export const DEFAULT_KEEP_GRAPHS = 3;
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** Matches the names `graphFileName` produces, so pruning never touches other files. */
-const GRAPH_FILE = /^[\w.-]+-[0-9a-f]{16}-(?:[0-9a-f]{16}|nohead)-x\d+\.onnx$/;
+const GRAPH_FILE = /^[\w.-]+-[0-9a-f]{16}-(?:[0-9a-f]{16}|nohead)-x\d+(?:u8|f16)?\.onnx$/;
+
+/** File name suffix per weight storage; float32 has none, so its older names stay valid. */
+const WEIGHTS_SUFFIX: Record<GraphWeights, string> = { float32: '', uint8: 'u8', float16: 'f16' };
 
 export interface GraphCacheOptions {
   /** Directory holding exported graphs; default `defaultCacheDir()`. */
@@ -42,6 +46,8 @@ export interface GraphCacheOptions {
   tolerance?: number;
   /** Handed to ONNX Runtime for the session: threads, execution provider. */
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** How the graph stores convolution weights; default `float32`. */
+  weights?: GraphWeights;
 }
 
 export interface PreparedGraph {
@@ -54,12 +60,18 @@ export interface PreparedGraph {
   check?: ExportCheck;
 }
 
-/** `<backbone>-<layer>-<fingerprint>-<head hash | nohead>-x<exporter version>.onnx` */
-export function graphFileName(identity: BackboneIdentity, head?: SoftmaxHead): string {
+/**
+ * `<backbone>-<layer>-<fingerprint>-<head hash | nohead>-x<exporter version>[u8|f16].onnx`
+ */
+export function graphFileName(
+  identity: BackboneIdentity,
+  head?: SoftmaxHead,
+  weights: GraphWeights = 'float32',
+): string {
   const headKey = head ? headHash(head).slice(0, 16) : 'nohead';
   const fingerprint = identity.fingerprint.slice(0, 16);
 
-  const version = `x${EXPORT_FORMAT_VERSION}`;
+  const version = `x${EXPORT_FORMAT_VERSION}${WEIGHTS_SUFFIX[weights]}`;
 
   return `${identity.name}-${identity.layer}-${fingerprint}-${headKey}-${version}.onnx`;
 }
@@ -152,7 +164,7 @@ async function buildGraph(
   options: GraphCacheOptions,
 ): Promise<PreparedGraph> {
   const started = Date.now();
-  const bytes = exportBackboneToOnnx(loaded, head);
+  const bytes = exportBackboneToOnnx(loaded, head, options.weights);
   const session = await ort.InferenceSession.create(bytes, options.sessionOptions ?? {});
 
   let check: ExportCheck;
@@ -171,6 +183,7 @@ async function buildGraph(
       file: written,
       layer: loaded.identity.layer,
       head: head ? headHash(head).slice(0, 16) : 'none',
+      weights: options.weights ?? 'float32',
       bytes: bytes.length,
       maxAbsDiff: check.maxAbsDiff,
       scoresMaxAbsDiff: check.scoresMaxAbsDiff,
@@ -204,7 +217,7 @@ export async function prepareGraph(
   if (head) checkHeadShape(head, loaded.identity.featureLength);
 
   const dir = options.cacheDir ?? defaultCacheDir();
-  const file = path.join(dir, graphFileName(loaded.identity, head));
+  const file = path.join(dir, graphFileName(loaded.identity, head, options.weights));
   const cached = await loadCached(file, head, options.sessionOptions ?? {});
   if (cached) return cached;
 

@@ -15,6 +15,7 @@ import {
   node,
   OPSET_VERSION,
 } from './proto';
+import type { GraphWeights } from './weight-storage';
 
 /**
  * Translates the Keras backbone (as loaded by TensorFlow.js) into an ONNX graph that ONNX
@@ -149,6 +150,7 @@ function assemble(
       { key: 'backbone', value: identity.package },
       { key: 'fingerprint', value: identity.fingerprint },
       { key: 'head', value: head ? headHash(head) : 'none' },
+      { key: 'weights', value: ctx.weights },
     ],
   };
 }
@@ -157,13 +159,17 @@ function assemble(
  * Builds the ONNX model for `loaded` (input `input` [N, H, W, 3] NHWC in [-1, 1]; output
  * `features` [N, featureLength]) and, with a head, the output `scores` [N, classes] =
  * softmax(features x kernel + bias). Returns the serialised model (63 MB for mixed9, 87 MB
- * for mixed10).
+ * for mixed10, about a quarter of that with `weights` uint8; see weight-storage.ts).
  *
  * Throws EP_BACKBONE_UNAVAILABLE for a missing bottleneck layer, EP_ENGINE_UNAVAILABLE naming
  * the layer and class for anything it cannot translate, EP_MODEL_INVALID for a head that
  * does not fit the features.
  */
-export function exportBackboneToOnnx(loaded: LoadedBackbone, head?: SoftmaxHead): Uint8Array {
+export function exportBackboneToOnnx(
+  loaded: LoadedBackbone,
+  head?: SoftmaxHead,
+  weights: GraphWeights = 'float32',
+): Uint8Array {
   const { identity, fullModel } = loaded;
   const inputs = fullModel.inputs.length;
   if (inputs !== 1) {
@@ -174,7 +180,7 @@ export function exportBackboneToOnnx(loaded: LoadedBackbone, head?: SoftmaxHead)
   }
   if (head) checkHeadShape(head, identity.featureLength);
 
-  const ctx: ExportContext = { nodes: [], initializers: [] };
+  const ctx: ExportContext = { nodes: [], initializers: [], weights };
   exportLayers(layersUpTo(fullModel, identity.layer), ctx);
 
   ctx.nodes.push(

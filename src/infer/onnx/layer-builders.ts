@@ -3,6 +3,7 @@ import type { onnx } from 'onnx-proto';
 import { EdgePotholeError } from '../../util/errors';
 import type { tf } from '../tf-backend';
 import { floatAttr, floatTensor, intAttr, intsAttr, node, stringAttr } from './proto';
+import { storeWeights, type GraphWeights } from './weight-storage';
 
 /**
  * One small builder per Keras layer class, each turning a layer (NHWC in Keras) into ONNX
@@ -17,6 +18,8 @@ type Config = ReturnType<Layer['getConfig']>;
 export interface ExportContext {
   nodes: onnx.INodeProto[];
   initializers: onnx.ITensorProto[];
+  /** How convolution kernels are stored (see weight-storage.ts). */
+  weights: GraphWeights;
 }
 
 /** Emits the nodes for `layer`, reading `inputs` and writing the value named `layer.name`. */
@@ -141,7 +144,7 @@ const conv2d: LayerBuilder = (layer, [input], ctx) => {
   const [kh, kw, cin, cout] = kernel.shape;
   const inputs = [input, `${layer.name}/W`];
   const oihw = kernelToOihw(kernel.data, kernel.shape);
-  ctx.initializers.push(floatTensor(inputs[1], [cout, cin, kh, kw], oihw));
+  storeWeights(ctx, inputs[1], [cout, cin, kh, kw], oihw);
   if (config.useBias) {
     inputs.push(`${layer.name}/B`);
     ctx.initializers.push(floatTensor(inputs[2], [cout], weight(layer, weights, 'bias').data));

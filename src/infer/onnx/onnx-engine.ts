@@ -6,10 +6,12 @@ import { normalizeBatch } from '../../preprocess/normalize';
 import { EdgePotholeError } from '../../util/errors';
 import { loadBackbone, type LoadedBackbone } from '../backbone';
 import type { EngineOptions, InferenceEngine } from '../engine';
+import { assertFrameSizes } from '../frame-check';
 import type { SoftmaxHead } from '../head';
 import { initTensorflow } from '../tf-backend';
 import { prepareGraph, type GraphCacheOptions, type PreparedGraph } from './graph-cache';
 import { FEATURES_NAME, INPUT_NAME, SCORES_NAME } from './graph-export';
+import { checkGraphWeights, type GraphWeights } from './weight-storage';
 
 /**
  * ONNX Runtime engine: the backbone exported to an ONNX graph (cached on disk) and run on
@@ -22,6 +24,13 @@ import { FEATURES_NAME, INPUT_NAME, SCORES_NAME } from './graph-export';
  * once the session is open and the backbone reloaded only when a head change misses the
  * cache.
  */
+
+/**
+ * Default storage of the graph's convolution weights. uint8 gives the same features from a
+ * file a quarter the size (16 MB instead of 63 MB for mixed9), and the same speed once the
+ * session is open; see docs/performance.md for the figures behind the choice.
+ */
+export const DEFAULT_GRAPH_WEIGHTS: GraphWeights = 'float32';
 
 /** What `OnnxEngine.graph` reports about the graph in use. */
 export type GraphInfo = Omit<PreparedGraph, 'session'>;
@@ -37,10 +46,32 @@ function checkThreads(threads: number): number {
   return threads;
 }
 
+/**
+ * Session options for the CPU execution provider. Intra-op threads split each operator of one
+ * frame; `spinning` says whether they busy-wait between operators (see EngineOptions).
+ */
+export function cpuSessionOptions(
+  threads: number,
+  spinning: boolean,
+): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    // One frame batch at a time: parallelism across operators only adds contention.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // The Node binding takes these session config entries as strings only.
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+  };
+}
+
 export class OnnxEngine implements InferenceEngine {
   readonly engine = 'onnxruntime' as const;
   /** The ONNX Runtime execution provider. */
   readonly backend = 'cpu';
+  /** One session runs one batch at a time; its threads work on that batch together. */
+  readonly workers = 1;
   private session: ort.InferenceSession | undefined;
   private head: SoftmaxHead | undefined;
   private info: GraphInfo;
@@ -92,14 +123,8 @@ export class OnnxEngine implements InferenceEngine {
     const threads = checkThreads(options.threads ?? os.availableParallelism());
     const cache: GraphCacheOptions = {
       cacheDir: options.cacheDir,
-      sessionOptions: {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        // One frame batch at a time: parallelism across operators only adds contention.
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      },
+      weights: checkGraphWeights(options.graphWeights ?? DEFAULT_GRAPH_WEIGHTS),
+      sessionOptions: cpuSessionOptions(threads, options.spinning ?? false),
     };
     const graph = await prepareGraph(loaded, options.head, cache);
 
@@ -165,13 +190,7 @@ export class OnnxEngine implements InferenceEngine {
     if (frames.length === 0) return [];
 
     const size = this.loaded.identity.inputSize;
-    const frameLength = size * size * 3;
-    const bad = frames.findIndex((frame) => frame.length !== frameLength);
-    if (bad >= 0) {
-      const received = frames[bad].length;
-      const expected = `${frameLength} (${size}x${size} RGB)`;
-      throw new Error(`frame ${bad} has ${received} bytes, expected ${expected}`);
-    }
+    assertFrameSizes(frames, size);
     const input = new ort.Tensor('float32', normalizeBatch(frames), [frames.length, size, size, 3]);
 
     return this.serial(async () => {

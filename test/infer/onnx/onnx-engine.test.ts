@@ -9,7 +9,7 @@ import { loadBackbone, type LoadedBackbone } from '../../../src/infer/backbone';
 import { applyHead, type SoftmaxHead } from '../../../src/infer/head';
 import { prepareGraph } from '../../../src/infer/onnx/graph-cache';
 import { seededFrame } from '../../../src/infer/onnx/graph-check';
-import { OnnxEngine } from '../../../src/infer/onnx/onnx-engine';
+import { cpuSessionOptions, OnnxEngine } from '../../../src/infer/onnx/onnx-engine';
 import { initTensorflow, tf } from '../../../src/infer/tf-backend';
 import { normalizeBatch } from '../../../src/preprocess/normalize';
 import { prepareImageFile } from '../../../src/preprocess/image';
@@ -146,7 +146,8 @@ test('rejects a frame of the wrong size, naming the frame and both sizes', async
   const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
 
   await assert.rejects(engine.features([photos[0], new Uint8Array(10)]), {
-    message: 'frame 1 has 10 bytes, expected 268203 (299x299 RGB)',
+    message: 'frame 1 has 10 bytes, expected 268203 (299x299 RGB); ' +
+      'prepare frames with preprocess/image.ts at the backbone input size',
   });
   await assert.rejects(engine.scores(photos.slice(0, 1)), {
     message: 'no model head loaded: scores() needs a retrained model',
@@ -155,6 +156,31 @@ test('rejects a frame of the wrong size, naming the frame and both sizes', async
   await assert.rejects(engine.features(photos.slice(0, 1)), {
     message: 'the ONNX engine was disposed; create a new engine',
   });
+});
+
+test('stores the backbone as uint8 in a quarter of the bytes, with the same features', async () => {
+  const float32 = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
+  const uint8 = await OnnxEngine.fromBackbone(loaded, {
+    cacheDir: freshDir(),
+    graphWeights: 'uint8',
+  });
+  const expected = await float32.features(photos);
+  const actual = await uint8.features(photos);
+  await float32.dispose();
+  await uint8.dispose();
+
+  const bytes = async (engine: OnnxEngine) => (await stat(engine.graph.file as string)).size;
+  assert.ok((await bytes(uint8)) < (await bytes(float32)) / 3.5);
+  actual.forEach((features, i) => {
+    assert.ok(maxAbsDiff(features, expected[i]) < 1e-4, `photo ${i}`);
+  });
+});
+
+test('turns intra-op spinning off unless asked, through the session config entry', () => {
+  const entry = (spinning: boolean) => cpuSessionOptions(2, spinning).extra;
+
+  assert.deepEqual(entry(false), { session: { intra_op: { allow_spinning: '0' } } });
+  assert.deepEqual(entry(true), { session: { intra_op: { allow_spinning: '1' } } });
 });
 
 test('exports mixed8 and mixed10 bottlenecks that match TensorFlow.js', async () => {
