@@ -48,20 +48,23 @@ export class DirectorySource implements FrameSource {
       names = (await readdir(root, { recursive: true })).map(String).sort();
     } catch (err) {
       throw new EdgePotholeError('EP_SOURCE_INVALID',
-        `source dir:${dir} cannot be read (${(err as NodeJS.ErrnoException).code}); give a folder of images`,
+        `source dir:${dir} cannot be read (${(err as NodeJS.ErrnoException).code}); ` +
+          'give a folder of images',
         { cause: err });
     }
 
     const files: string[] = [];
     for (const name of names) {
       const file = path.join(root, name);
-      if (!path.basename(name).startsWith('.') && (await isImage(file).catch(() => false))) files.push(file);
+      const hidden = path.basename(name).startsWith('.');
+      if (!hidden && (await isImage(file).catch(() => false))) files.push(file);
     }
     if (files.length === 0) {
       throw new EdgePotholeError('EP_SOURCE_INVALID',
         `source dir:${dir} contains no image files; give a folder of JPEG/PNG/WebP images`);
     }
-    stageLogger('capture').info({ source: `dir:${root}`, files: files.length, loop }, 'replaying images');
+    stageLogger('capture').info({ source: `dir:${root}`, files: files.length, loop },
+      'replaying images');
 
     return new DirectorySource(files, `dir:${root}`, loop);
   }

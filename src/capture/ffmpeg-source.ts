@@ -143,7 +143,9 @@ export class FfmpegSource implements FrameSource {
 
   private watch(child: ChildProcess): void {
     const splitter = new MjpegSplitter();
-    child.stdout?.on('data', (chunk: Buffer) => splitter.push(chunk).forEach((f) => this.onFrame(f)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      splitter.push(chunk).forEach((frame) => this.onFrame(frame));
+    });
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL_CHARS);
     });

@@ -98,7 +98,9 @@ export class GpsdClient {
       for (const line of lines) this.take(line);
     });
     socket.on('error', (err) => {
-      if (!this.warned) this.log.warn({ host, port, err: err.message }, 'gpsd unreachable; retrying');
+      if (!this.warned) {
+        this.log.warn({ host, port, err: err.message }, 'gpsd unreachable; retrying');
+      }
       this.warned = true;
     });
     socket.on('close', () => this.closed());

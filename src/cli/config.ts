@@ -27,7 +27,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) {
-    process.stderr.write(`edge-pothole config: unexpected argument "${positionals[0]}"\n\n${USAGE}\n`);
+    process.stderr.write(
+      `edge-pothole config: unexpected argument "${positionals[0]}"\n\n${USAGE}\n`);
 
     return 64;
   }

@@ -29,7 +29,10 @@ credential mqtt_password, never from a flag.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const specs: Record<string, FlagSpec> = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+  const specs: Record<string, FlagSpec> = {
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  };
   for (const [name, type] of Object.entries(configFlags())) specs[name] = { type };
   const { values, positionals } = parseFlags(argv, specs, USAGE);
   if (values.help) {

@@ -80,8 +80,8 @@ function rejectEmptyEnv(env: NodeJS.ProcessEnv): void {
   const empty = leaves(schema).map(([, leaf]) => leaf.env)
     .filter((name): name is string => name !== undefined && env[name] === '');
   if (empty.length > 0) {
-    throw invalid(`invalid configuration: environment variable ${empty.join(', ')} is set but empty; ` +
-      'unset it or give it a value');
+    throw invalid(`invalid configuration: environment variable ${empty.join(', ')} is set ` +
+      'but empty; unset it or give it a value');
   }
 }
 
@@ -102,10 +102,12 @@ export function loadConfig(options: LoadOptions = {}): Readonly<EdgePotholeConfi
   const env = options.env ?? process.env;
   rejectEmptyEnv(env);
 
-  const args = Object.entries(options.flags ?? {}).flatMap(([name, value]) => [`--${name}`, String(value)]);
+  const args = Object.entries(options.flags ?? {})
+    .flatMap(([name, value]) => [`--${name}`, String(value)]);
   let config: convict.Config<EdgePotholeConfig>;
   try {
-    config = convict<EdgePotholeConfig>(schema as unknown as convict.Schema<EdgePotholeConfig>, { env, args });
+    const typed = schema as unknown as convict.Schema<EdgePotholeConfig>;
+    config = convict<EdgePotholeConfig>(typed, { env, args });
   } catch (err) {
     throw invalid(`invalid configuration: ${(err as Error).message}`);
   }
@@ -123,7 +125,8 @@ export function loadConfig(options: LoadOptions = {}): Readonly<EdgePotholeConfi
   try {
     config.validate({ allowed: 'strict' });
   } catch (err) {
-    throw invalid(`invalid configuration${file ? ` (file ${file})` : ''}:\n${(err as Error).message}`);
+    const where = file ? ` (file ${file})` : '';
+    throw invalid(`invalid configuration${where}:\n${(err as Error).message}`);
   }
 
   const properties = config.getProperties();

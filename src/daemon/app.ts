@@ -130,7 +130,8 @@ export async function runDaemon(config: Readonly<EdgePotholeConfig>): Promise<nu
 
     await runFrameLoop(running.loop);
     reason = stopRequested ? 'signal' : 'source ended';
-    log.info(summary(stats), reason === 'signal' ? 'stopping' : 'source ended; flushing and exiting');
+    log.info(summary(stats),
+      reason === 'signal' ? 'stopping' : 'source ended; flushing and exiting');
   } catch (err) {
     await stopAll(running, reason);
     throw err;

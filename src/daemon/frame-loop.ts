@@ -108,7 +108,8 @@ async function inferFrame(context: LoopContext, flow: EventFlow, stats: LoopStat
   if (stats.inferenceMs.length > INFERENCE_SAMPLES_KEPT) stats.inferenceMs.shift();
   stats.inferences += 1;
 
-  const decision = decideFrame(probabilities, model.labels, context.positiveLabel, context.threshold);
+  const decision = decideFrame(probabilities, model.labels, context.positiveLabel,
+    context.threshold);
   const message = decision.detected
     ? detectionPayload(prepared.frame, stats.frames, decision,
       { vehicleId: context.vehicleId, model: model.ref })
@@ -130,6 +131,61 @@ function newFlow(context: LoopContext, log: Logger): EventFlow {
   });
 }
 
+/** Reads frames at the configured rate: each fetch waits for its tick, then reads. */
+function pacedFetcher(context: LoopContext, size: number): () => Promise<Prepared | undefined> {
+  const intervalMs = context.fps > 0 ? 1000 / context.fps : 0;
+  const startedAt = Date.now();
+  let ticks = 0;
+
+  // Paced sources are read at their tick, so captured_at and latency_ms are honest.
+  return async () => {
+    if (intervalMs > 0) await sleep(Math.max(0, startedAt + ticks * intervalMs - Date.now()));
+    ticks += 1;
+
+    return fetchNext(context, size);
+  };
+}
+
+/** What the loop knows between frames. */
+interface LoopState {
+  context: LoopContext;
+  flow: EventFlow;
+  stats: LoopStats;
+  log: Logger;
+  sourceFailing: boolean;
+}
+
+/** One fetched frame: a camera failure is logged once per change, then it is inferred. */
+async function handle(state: LoopState, current: Prepared): Promise<void> {
+  const { context, stats, log } = state;
+  if (!current.frame) {
+    if (!state.sourceFailing) {
+      log.warn({ source: context.source.description, err: describeError(current.error) },
+        'camera failing');
+    }
+    state.sourceFailing = true;
+    await sleep(SOURCE_RETRY_MS);
+
+    return;
+  }
+  if (state.sourceFailing) log.info({ source: context.source.description }, 'camera recovered');
+  state.sourceFailing = false;
+
+  stats.frames += 1;
+  if (!current.input) {
+    stats.unreadable += 1;
+    log.warn({ source: current.frame.source, err: describeError(current.error) },
+      'frame skipped');
+
+    return;
+  }
+
+  await context.betweenFrames?.();
+  await inferFrame(context, state.flow, stats, { frame: current.frame, input: current.input });
+  context.onInferred?.();
+  Object.assign(stats, state.flow.counts);
+}
+
 /**
  * Pulls frames, classifies them and hands detections and events to the context. The next
  * frame is read and decoded while the current one is inferred. Returns when a finite
@@ -138,54 +194,20 @@ function newFlow(context: LoopContext, log: Logger): EventFlow {
  */
 export async function runFrameLoop(context: LoopContext): Promise<LoopStats> {
   const log = stageLogger('decide');
-  const stats = context.stats ?? newLoopStats();
-  const flow = newFlow(context, log);
-  const size = context.engine.backbone.inputSize;
-  const intervalMs = context.fps > 0 ? 1000 / context.fps : 0;
-  const startedAt = Date.now();
-
-  // Paced sources are read at their tick, so captured_at and latency_ms are honest.
-  let ticks = 0;
-  const fetchAtNextTick = async () => {
-    if (intervalMs > 0) await sleep(Math.max(0, startedAt + ticks * intervalMs - Date.now()));
-    ticks += 1;
-
-    return fetchNext(context, size);
-  };
+  const state: LoopState = { context, log, stats: context.stats ?? newLoopStats(),
+    flow: newFlow(context, log), sourceFailing: false };
+  const fetchAtNextTick = pacedFetcher(context, context.engine.backbone.inputSize);
 
   let upcoming = fetchAtNextTick();
-  let sourceFailing = false;
   while (!context.stopRequested()) {
     const current = await upcoming;
     if (!current) break;
     upcoming = context.stopRequested() ? Promise.resolve(undefined) : fetchAtNextTick();
 
-    if (!current.frame) {
-      // Logged once per change of state, not once per retry.
-      if (!sourceFailing) {
-        log.warn({ source: context.source.description, err: describeError(current.error) },
-          'camera failing');
-      }
-      sourceFailing = true;
-      await sleep(SOURCE_RETRY_MS);
-      continue;
-    }
-    if (sourceFailing) log.info({ source: context.source.description }, 'camera recovered');
-    sourceFailing = false;
-
-    stats.frames += 1;
-    if (!current.input) {
-      stats.unreadable += 1;
-      log.warn({ source: current.frame.source, err: describeError(current.error) }, 'frame skipped');
-      continue;
-    }
-    await context.betweenFrames?.();
-    await inferFrame(context, flow, stats, { frame: current.frame, input: current.input });
-    context.onInferred?.();
-    Object.assign(stats, flow.counts);
+    await handle(state, current);
   }
   await upcoming;
-  flow.finish();
+  state.flow.finish();
 
-  return Object.assign(stats, flow.counts);
+  return Object.assign(state.stats, state.flow.counts);
 }

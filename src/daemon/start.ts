@@ -42,7 +42,8 @@ export async function loadCheckedModel(dir: string, positiveLabel: string): Prom
   const model = await loadModelDir(dir);
   if (!model.labels.includes(positiveLabel)) {
     throw new EdgePotholeError('EP_CONFIG_INVALID', `positive_label "${positiveLabel}" is not a ` +
-      `label of model ${model.dir} (${model.labels.join(', ')}); set positive_label to one of them`);
+      `label of model ${model.dir} (${model.labels.join(', ')}); set positive_label to one ` +
+      'of them');
   }
 
   return model;
@@ -83,7 +84,8 @@ async function startPublisher(running: Running): Promise<void> {
     topicPrefix: config.mqtt.topic_prefix, protocolVersion: config.mqtt.protocol_version,
     ...secrets, reconnectMaxMs: config.mqtt.reconnect_max_seconds * 1000,
     stopTimeoutMs: PUBLISHER_STOP_TIMEOUT_MS,
-    statusInfo: { version: VERSION, backend: `${engine.engine}/${engine.backend}`, model: model.ref },
+    statusInfo: { version: VERSION, backend: `${engine.engine}/${engine.backend}`,
+      model: model.ref },
   });
   running.publisher.updateStatus({ camera: running.camera });
   running.publisher.start();

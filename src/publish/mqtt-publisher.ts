@@ -1,7 +1,9 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { stageLogger, type Logger } from '../util/logger';
 import { logConnectionChanges, redactUrl } from './connection-log';
-import { backOffReconnects, clientOptions, type ResolvedPublisherOptions } from './mqtt-client-options';
+import {
+  backOffReconnects, clientOptions, type ResolvedPublisherOptions,
+} from './mqtt-client-options';
 import type { DaemonState, DetectionMessage, ModelRef, StatusMessage } from './messages';
 import { topicsFor } from './messages';
 import { assertTopicPrefix, assertVehicleId } from './topic-names';
@@ -42,7 +44,7 @@ export interface MqttPublisherOptions {
   reconnectPeriodMs?: number;
   /** Longest wait between reconnect attempts, milliseconds; default 30000. */
   reconnectMaxMs?: number;
-  /** TLS material for mqtts://, PEM contents (not paths); default none (system CAs). Never logged. */
+  /** TLS material for mqtts://, PEM contents (not paths); default none. Never logged. */
   tls?: TlsMaterial;
   /** Milliseconds to wait for CONNACK before the attempt counts as failed; default 10000. */
   connectTimeoutMs?: number;
@@ -185,7 +187,8 @@ export class MqttPublisher {
     try {
       await client.publishAsync(topic, body, { qos, retain: options.retain ?? false });
     } catch (err) {
-      const why = this.stopping !== undefined ? 'the publisher stopped first' : (err as Error).message;
+      const why = this.stopping !== undefined
+        ? 'the publisher stopped first' : (err as Error).message;
       throw new Error(`MQTT publish to ${topic} was not acknowledged: ${why}`, { cause: err });
     }
   }
@@ -195,8 +198,9 @@ export class MqttPublisher {
   }
 
   /**
-   * Adds `fields` (the camera's state, a reloaded model) to the retained status and republishes it at
-   * once when connected (unless `announce` is false); otherwise the next status carries it.
+   * Adds `fields` (the camera's state, a reloaded model) to the retained status and
+   * republishes it at once when connected (unless `announce` is false); otherwise the next
+   * status carries it.
    */
   updateStatus(fields: Partial<Pick<StatusMessage, 'camera' | 'model'>>, announce = true): void {
     this.extraStatus = { ...this.extraStatus, ...fields };

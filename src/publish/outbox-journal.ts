@@ -61,7 +61,8 @@ export function parseJournal(text: string): { records: OutboxRecord[]; unreadabl
       continue;
     }
     if (line.op === 'put') {
-      live.set(line.seq, { seq: line.seq, topic: line.topic, body: line.body, createdAtMs: line.at });
+      const { seq, topic, body } = line;
+      live.set(seq, { seq, topic, body, createdAtMs: line.at });
     } else if (line.op === 'done') {
       live.delete(line.seq);
     }

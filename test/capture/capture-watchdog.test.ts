@@ -25,7 +25,8 @@ test('reports a capture killed by the watchdog as stalled, even a finite one', (
     'stalled');
 });
 
-test('reports a capture that never gave a frame as unavailable, one that broke off as stalled', () => {
+test('reports a capture that never gave a frame as unavailable, one that broke off as stalled',
+  () => {
   assert.equal(stateAfterExit({ ...END, frames: 0 }), 'unavailable');
   assert.equal(stateAfterExit(END), 'stalled');
 });

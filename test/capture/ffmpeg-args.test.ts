@@ -21,7 +21,8 @@ test('loops a video file forever with source.loop', () => {
   const plan = ffmpegPlan('file:/data/drive.mp4', { ...SETTINGS, loop: true });
 
   assert.equal(plan.finite, false);
-  assert.deepEqual(plan.args.slice(4, 9), ['-stream_loop', '-1', '-re', '-i', 'file:/data/drive.mp4']);
+  assert.deepEqual(plan.args.slice(4, 9),
+    ['-stream_loop', '-1', '-re', '-i', 'file:/data/drive.mp4']);
 });
 
 test('opens a V4L2 device at the configured rate and keeps the device to watch for', () => {

@@ -22,7 +22,8 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-const SAMPLE_JPEG = path.join(SAMPLES_DIR, 'pothole', '54_jpg.rf.43ed40238e96d279df3494fe85dce503.jpg');
+const SAMPLE_JPEG = path.join(SAMPLES_DIR, 'pothole',
+  '54_jpg.rf.43ed40238e96d279df3494fe85dce503.jpg');
 
 function hasFfmpeg(): string | false {
   try {
@@ -63,7 +64,9 @@ if (step.then === 'hang') setInterval(() => {}, 1000); else process.exit(1);
 `);
   await chmod(script, 0o755);
 
-  return { binary: script, runs: async () => Number(await readFile(path.join(dir, 'runs'), 'utf8')) };
+  const runs = async () => Number(await readFile(path.join(dir, 'runs'), 'utf8'));
+
+  return { binary: script, runs };
 }
 
 test('delivers JPEG frames of the configured size from the real video through one ffmpeg',
@@ -99,7 +102,8 @@ test('keeps only the newest frame while the loop is busy, and counts the dropped
 
       assert.ok(frame && Date.now() - frame.capturedAt.getTime() < 300, 'not the newest frame');
       const { captured, dropped } = source.counters();
-      assert.ok(dropped >= 5 && dropped <= captured - 2, `captured ${captured}, dropped ${dropped}`);
+      assert.ok(dropped >= 5 && dropped <= captured - 2,
+        `captured ${captured}, dropped ${dropped}`);
     } finally {
       await source.close();
     }

@@ -41,7 +41,8 @@ async function standInGpsd(tpvs: Array<Record<string, unknown>>) {
     socket.write('{"class":"VERSION","release":"3.22","proto_major":3,"proto_minor":14}\n');
     socket.once('data', (data) => {
       watches.push(data.toString());
-      socket.write('{"class":"DEVICES","devices":[]}\n{"class":"WATCH","enable":true,"json":true}\n');
+      socket.write('{"class":"DEVICES","devices":[]}\n');
+      socket.write('{"class":"WATCH","enable":true,"json":true}\n');
       // Split mid-line, as TCP may deliver it.
       const line = `${JSON.stringify(tpv)}\n`;
       socket.write(line.slice(0, 20));

@@ -14,7 +14,9 @@ test('cuts a stream of real JPEGs into the same files, whatever the chunk size',
   for (const size of [3, 4096, stream.length]) {
     const splitter = new MjpegSplitter();
     const frames: Buffer[] = [];
-    for (let i = 0; i < stream.length; i += size) frames.push(...splitter.push(stream.subarray(i, i + size)));
+    for (let i = 0; i < stream.length; i += size) {
+      frames.push(...splitter.push(stream.subarray(i, i + size)));
+    }
 
     assert.equal(frames.length, 3, `chunks of ${size}`);
     frames.forEach((frame) => assert.ok(frame.equals(JPEG)));

@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { WebcamSource } from '../../src/capture/webcam-source';
 import { SAMPLES_DIR } from '../helpers/paths';
 
-const SAMPLE_JPEG = path.join(SAMPLES_DIR, 'normal', '009_jpg.rf.17024b508c36b619f9e8d66d74b47799.jpg');
+const SAMPLE_JPEG = path.join(SAMPLES_DIR, 'normal',
+  '009_jpg.rf.17024b508c36b619f9e8d66d74b47799.jpg');
 
 let tmp: string;
 const originalPath = process.env.PATH;
@@ -69,7 +70,9 @@ test('fails with a clear error, not a hang and not the previous frame, when fswe
 
     await assert.rejects(source.next(), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'EP_SOURCE_FAILED');
-      assert.match(err.message, /^fswebcam gave no image for \/dev\/video1 \(.*ENOENT.*\); check that the camera is connected and that fswebcam is installed$/);
+      assert.match(err.message, new RegExp('^fswebcam gave no image for /dev/video1 ' +
+        '\\(.*ENOENT.*\\); ' +
+        'check that the camera is connected and that fswebcam is installed$'));
 
       return true;
     });

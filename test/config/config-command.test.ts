@@ -68,16 +68,19 @@ test('--check exits 78 for an MQTT protocol version other than 4 or 5, naming bo
   const { status, stderr } = config(['--check', '--mqtt.protocol_version', '3']);
 
   assert.equal(status, 78);
-  assert.match(stderr, /mqtt\.protocol_version: must be 4 \(MQTT 3\.1\.1\) or 5 \(MQTT 5\.0\): value was 3/);
+  assert.ok(stderr.includes(
+    'mqtt.protocol_version: must be 4 (MQTT 3.1.1) or 5 (MQTT 5.0): value was 3'), stderr);
 });
 
 /** Every leaf of the schema, with its dotted path. */
-function leaves(node: Record<string, unknown>, prefix = ''): Array<[string, Record<string, unknown>]> {
+type Leaf = [string, Record<string, unknown>];
+
+function leaves(node: Record<string, unknown>, prefix = ''): Leaf[] {
   return Object.entries(node).flatMap(([key, value]) => {
     const child = value as Record<string, unknown>;
     const name = prefix ? `${prefix}.${key}` : key;
 
-    return 'doc' in child ? [[name, child] as [string, Record<string, unknown>]] : leaves(child, name);
+    return 'doc' in child ? [[name, child] as Leaf] : leaves(child, name);
   });
 }
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 
 import { loadConfig, maskSecrets, type EdgePotholeConfig } from '../../src/config/load';
 import { EdgePotholeError } from '../../src/util/errors';
-import { REPO_ROOT } from '../helpers/paths';
 
 let tmp: string;
 let fileCount = 0;
@@ -226,7 +224,8 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ file, env: { EDGE_POTHOLE_SOURCE_LOOP: 'yes' } }).source.loop, true);
   });
 
-  test('rejects a boolean env var that is not a yes or a no, naming the key and value', async () => {
+  test('rejects a boolean env var that is not a yes or a no, naming the key and value',
+    async () => {
     const file = await configFile({});
 
     assertConfigInvalid(
@@ -308,42 +307,4 @@ describe('maskSecrets', () => {
 
     assert.equal(maskSecrets(config).mqtt.password, '');
   });
-});
-
-describe('edge-pothole run with bad settings', () => {
-  /** The CLI without any EDGE_POTHOLE_* variable of the developer's shell. */
-  function runCli(args: string[]): { status: number | null; stderr: string } {
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith('EDGE_POTHOLE_')),
-    );
-    const result = spawnSync(process.execPath, ['bin/edge-pothole.js', 'run', ...args], {
-      cwd: REPO_ROOT,
-      env,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-
-    return { status: result.status, stderr: result.stderr };
-  }
-
-  test('exits 78 (EX_CONFIG) for --threshold 2 and names threshold and the value', () => {
-    const { status, stderr } = runCli(['--threshold', '2']);
-
-    assert.equal(status, 78, stderr);
-    assert.match(
-      stderr,
-      /\[EP_CONFIG_INVALID\] invalid configuration:\nthreshold: must be a number from 0 to 1: value was 2/,
-    );
-  });
-
-  test(
-    'exits 64 (EX_USAGE) for an unknown flag and names it',
-    {},
-    () => {
-      const { status, stderr } = runCli(['--bogus', '1']);
-
-      assert.match(stderr, /Unknown option '--bogus'/);
-      assert.equal(status, 64, stderr);
-    },
-  );
 });

@@ -48,7 +48,8 @@ test('takes the first line of mqtt.password_file', async () => {
   assert.equal(secrets.password, 'from-file');
 });
 
-test('falls back to the systemd credentials mqtt_username, mqtt_password and mqtt_key', async () => {
+test('falls back to the systemd credentials mqtt_username, mqtt_password and mqtt_key',
+  async () => {
   const secrets = await readMqttSecrets({ ...NONE, cert_file: path.join(tmp, 'cert.pem') },
     { CREDENTIALS_DIRECTORY: credentials });
 

@@ -34,7 +34,8 @@ function noFfmpeg(): string | false {
 }
 
 test('runs on the real video through ffmpeg faster than inference: the camera is running, ' +
-  'the newest frame wins and the drops are counted', { skip: needsShared(SHARED_VIDEO) || noFfmpeg(),
+  'the newest frame wins and the drops are counted',
+{ skip: needsShared(SHARED_VIDEO) || noFfmpeg(),
   timeout: 60_000 }, async () => {
   const sub = await subscribe(broker.url, 'edge-pothole/video-car/+');
   const daemon = startDaemon(['--source', `file:${SHARED_VIDEO}`, '--source.width', '640',

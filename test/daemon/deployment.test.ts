@@ -53,7 +53,9 @@ test('the unit restarts forever, is hardened, keeps secrets off the command line
   assert.equal(one('Type'), 'notify');
   assert.equal(one('NotifyAccess'), 'all');
   assert.ok(Number(one('WatchdogSec')) >= 60);
-  for (const key of ['NoNewPrivileges', 'PrivateTmp', 'ProtectHome']) assert.equal(one(key), 'yes', key);
+  for (const key of ['NoNewPrivileges', 'PrivateTmp', 'ProtectHome']) {
+    assert.equal(one(key), 'yes', key);
+  }
   assert.equal(one('ProtectSystem'), 'strict');
   assert.equal(one('SupplementaryGroups'), 'video');
   assert.match(one('ReadWritePaths') ?? '', /\/var\/lib\/edge-pothole/);

@@ -129,7 +129,8 @@ test('attaches the gpsd position to every detection and event when GPS is on',
     try {
       const result = await runCli(['run', '--source', `dir:${drive}`, '--broker', broker.url,
         '--vehicle-id', 'gps-car', '--state-dir', path.join(tmp, 'state-gps'),
-        '--gps.host', '127.0.0.1', '--gps.port', String(gpsd.port), '--stats_interval_seconds', '0']);
+        '--gps.host', '127.0.0.1', '--gps.port', String(gpsd.port),
+        '--stats_interval_seconds', '0']);
       assert.equal(result.code, 0, result.stderr);
       await new Promise((resolve) => setTimeout(resolve, 300));
     } finally {

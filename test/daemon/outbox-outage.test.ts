@@ -6,7 +6,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { parseJournal } from '../../src/publish/outbox-journal';
-import { startTestBroker, subscribe, waitUntil, type Received, type TestBroker } from '../helpers/broker';
+import {
+  startTestBroker, subscribe, waitUntil, type Received, type TestBroker,
+} from '../helpers/broker';
 import { SAMPLES_DIR } from '../helpers/paths';
 import { journalIds, startDaemon } from './daemon-process';
 
@@ -59,7 +61,8 @@ async function undelivered(stateDir: string): Promise<string[]> {
 }
 
 test('delivers every detection and event in capture order after a 30 s broker outage ' +
-  'during which the daemon is killed with SIGKILL and restarted', { timeout: 150_000 }, async (t) => {
+  'during which the daemon is killed with SIGKILL and restarted', { timeout: 150_000 },
+async (t) => {
   const vehicleId = `outage-${process.pid}`;
   const stateDir = path.join(tmp, 'state-kill');
   const sub = await subscribe(broker.url, `edge-pothole/${vehicleId}/+`,

@@ -116,8 +116,9 @@ test('reloads the model on SIGHUP without reconnecting, and keeps the old one wh
 
     await writeFile(path.join(modelDir, 'labels.txt'), 'normal\npothole\nmanhole\n');
     daemon.child.kill('SIGHUP');
-    await waitUntil(() => logged(daemon, 'model reload failed; keeping the previous model'), 20_000);
-    const failure = daemon.logs.find((l) => l.msg === 'model reload failed; keeping the previous model');
+    const refused = 'model reload failed; keeping the previous model';
+    await waitUntil(() => logged(daemon, refused), 20_000);
+    const failure = daemon.logs.find((l) => l.msg === refused);
     assert.equal(failure?.err, `model directory ${modelDir}: labels.txt has 3 labels but the ` +
       'model has 2 outputs; retrain it with "edge-pothole retrain"');
     const seen = sub.messages.length;

@@ -18,7 +18,8 @@ import { SAMPLES_DIR } from '../helpers/paths';
  */
 
 const PASSWORD = 'pw-7f3c9e1d-never-in-logs';
-const POTHOLE = path.join(SAMPLES_DIR, 'pothole', 'img-186_jpg.rf.c92da8640fbc8d6ebd694b814c6dd8bb.jpg');
+const POTHOLE = path.join(SAMPLES_DIR, 'pothole',
+  'img-186_jpg.rf.c92da8640fbc8d6ebd694b814c6dd8bb.jpg');
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']
   .find((file) => existsSync(file));
@@ -67,7 +68,8 @@ before(async () => {
     `cafile ${tmp}/ca.pem`, `certfile ${tmp}/server.pem`, `keyfile ${tmp}/server.key`,
     'require_certificate true', 'allow_anonymous false', `password_file ${tmp}/passwd`,
     `user ${os.userInfo().username}`, 'log_dest stderr', ''].join('\n'));
-  broker = spawn(MOSQUITTO as string, ['-c', path.join(tmp, 'mosquitto.conf')], { stdio: 'ignore' });
+  broker = spawn(MOSQUITTO as string, ['-c', path.join(tmp, 'mosquitto.conf')],
+    { stdio: 'ignore' });
   process.once('exit', () => broker?.kill('SIGKILL'));
   await new Promise((resolve) => setTimeout(resolve, 500));
 });
@@ -79,7 +81,8 @@ after(async () => {
 
 async function tlsSubscriber(filter: string) {
   return subscribe(`mqtts://127.0.0.1:${port}`, filter, { protocolVersion: 5,
-    ca: await readFile(path.join(tmp, 'ca.pem')), cert: await readFile(path.join(tmp, 'client.pem')),
+    ca: await readFile(path.join(tmp, 'ca.pem')),
+    cert: await readFile(path.join(tmp, 'client.pem')),
     key: await readFile(path.join(tmp, 'client.key')), username: 'car-7', password: PASSWORD });
 }
 
@@ -126,8 +129,8 @@ test('reports a refused password once as an error and never logs it', { skip: mi
     EDGE_POTHOLE_LOG_LEVEL: 'debug' } });
 
   try {
-    await waitUntil(() => daemon.logs.some((l) => l.msg === 'broker refused the connection; retrying'),
-      40_000);
+    const refused = 'broker refused the connection; retrying';
+    await waitUntil(() => daemon.logs.some((l) => l.msg === refused), 40_000);
     // Several retries happen meanwhile; the refusal is reported once.
     await new Promise((resolve) => setTimeout(resolve, 2500));
     daemon.child.kill('SIGTERM');

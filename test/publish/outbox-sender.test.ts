@@ -8,7 +8,9 @@ import { after, before, test } from 'node:test';
 import { MqttPublisher } from '../../src/publish/mqtt-publisher';
 import { Outbox } from '../../src/publish/outbox';
 import { OutboxSender } from '../../src/publish/outbox-sender';
-import { startTestBroker, subscribe, waitUntil, type Received, type TestBroker } from '../helpers/broker';
+import {
+  startTestBroker, subscribe, waitUntil, type Received, type TestBroker,
+} from '../helpers/broker';
 
 let broker: TestBroker;
 let tmp: string;
@@ -112,7 +114,8 @@ test('replays a backlog no faster than replay_per_second', { timeout: 20_000 }, 
     // 5 at once (the burst), then 25 at 20/s: at least 1.25 s.
     assert.ok(elapsedMs >= 1150, `30 messages at 20/s took only ${elapsedMs} ms`);
     await waitUntil(() => firstArrivals(sub.messages).length >= 30, 5000);
-    assert.deepEqual(firstArrivals(sub.messages), Array.from({ length: 30 }, (_, i) => `b-${i + 1}`));
+    const expected = Array.from({ length: 30 }, (_, i) => `b-${i + 1}`);
+    assert.deepEqual(firstArrivals(sub.messages), expected);
   } finally {
     p.sender.stop();
     await Promise.all([sub.close(), p.publisher.stop()]);

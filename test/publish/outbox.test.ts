@@ -146,7 +146,8 @@ test('takes over the lock of a process that no longer runs', async () => {
   await writeFile(path.join(dir, 'outbox', 'lock'), `${gone}\n`);
 
   const outbox = await Outbox.open({ stateDir: dir });
-  assert.equal((await readFile(path.join(dir, 'outbox', 'lock'), 'utf8')).trim(), String(process.pid));
+  const holder = (await readFile(path.join(dir, 'outbox', 'lock'), 'utf8')).trim();
+  assert.equal(holder, String(process.pid));
   await outbox.close();
 });
 
