@@ -2,8 +2,9 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
-import { EdgePotholeError } from '../util/errors';
+import { describeError, EdgePotholeError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs-atomic';
+import { stageLogger } from '../util/logger';
 
 /**
  * The outbox's file: an append-only journal of JSON lines in `<state_dir>/outbox/`.
@@ -181,8 +182,15 @@ export class OutboxJournal {
   }
 
   private scheduleWrite(): void {
-    this.writing ??= this.writeGroups().finally(() => {
+    if (this.writing) return;
+
+    this.writing = this.writeGroups().catch((err) => {
+      stageLogger('publish').error({ file: this.file, err: describeError(err) },
+        'outbox journal cannot be written; messages stay in memory only');
+    }).finally(() => {
       this.writing = undefined;
+      // Lines added after the last group was taken, while the writer was winding down.
+      if (this.buffered.length > 0) this.scheduleWrite();
     });
   }
 
@@ -202,14 +210,31 @@ export class OutboxJournal {
     }
   }
 
-  /** Rewrites the file with the live records only (temp file, fsync, rename). */
+  /**
+   * Rewrites the file with the live records only (temp file, fsync, rename). Lines still
+   * buffered are settled by the rewrite itself: `live` already holds every record whose put
+   * is buffered and none whose done is, so they are dropped and their writers told.
+   */
   private async compact(): Promise<void> {
     this.doneSinceCompact = 0;
-    // Lines still buffered are appended after the rewrite, so nothing is lost or doubled:
-    // `live` already reflects them, and a put line seen twice keeps one record.
+    const lines = this.buffered.splice(0);
+    const waiters = this.waiters.splice(0);
+
+    try {
+      await writeFileAtomic(this.file, this.live().map(putLine).join(''));
+    } catch (err) {
+      // The old file is intact (write-then-rename): keep appending to it, retry later.
+      this.buffered.unshift(...lines);
+      this.waiters.unshift(...waiters);
+      stageLogger('publish').warn({ file: this.file, err: describeError(err) },
+        'outbox journal rewrite failed; appending to the old one');
+
+      return;
+    }
+    // The rename replaced the file under the open handle: append to the new one.
     await this.handle.close();
-    await writeFileAtomic(this.file, this.live().map(putLine).join(''));
     this.handle = await open(this.file, 'a');
+    waiters.forEach((w) => w.resolve());
   }
 }
 

@@ -161,3 +161,18 @@ test('rejects a state directory it cannot write, with the code and the fix', asy
       'set state_dir to a writable directory',
   });
 });
+
+test('rewrites its journal once thousands of messages are done, keeping the rest', async () => {
+  const dir = stateDir();
+  const outbox = await Outbox.open({ stateDir: dir });
+  await addAll(outbox, 5002);
+  for (const entry of outbox.after(0, 5000)) outbox.ack(entry.seq);
+  await addAll(outbox, 1, 5003);
+  await outbox.close();
+
+  const journal = await readFile(path.join(dir, 'outbox', 'journal.ndjson'), 'utf8');
+  assert.ok(journal.split('\n').length < 100, `${journal.split('\n').length} lines after rewrite`);
+  const reopened = await Outbox.open({ stateDir: dir });
+  assert.deepEqual(ids(reopened), ['id-5001', 'id-5002', 'id-5003']);
+  await reopened.close();
+});
