@@ -4,8 +4,7 @@ import path from 'node:path';
 import { createEngine } from '../infer/create-engine';
 import type { EngineChoice, InferenceEngine } from '../infer/engine';
 import { loadModelDir, MODEL_FILES, type LoadedModel } from '../infer/model-dir';
-import { prepareImageFile } from '../preprocess/image';
-import { ENGINE_BATCH, runPipeline, type Prepared } from '../retrain/frame-pipeline';
+import { decodeFileNow, ENGINE_BATCH, runPipeline, type Prepared } from '../retrain/frame-pipeline';
 import { EdgePotholeError, hasCode } from '../util/errors';
 import { configureLogger, stageLogger } from '../util/logger';
 import { numberFlag, parseFlags, stringFlag, type FlagSpec, type ParsedFlags } from './args';
@@ -229,7 +228,7 @@ async function classifyAll(files: string[], engine: InferenceEngine, labels: str
   const size = engine.backbone.inputSize;
   let failed = 0;
 
-  await runPipeline(files, async (file) => (await prepareImageFile(file, { size })).pixels,
+  await runPipeline(files, async (file) => (await decodeFileNow(file, { size })).pixels,
     async (batch) => {
       for (const outcome of await classifyBatch(batch, engine)) {
         if (outcome.error) failed += 1;

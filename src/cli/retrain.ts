@@ -5,6 +5,7 @@ import { DEFAULT_BOTTLENECK_LAYER } from '../infer/backbone';
 import { defaultCacheDir } from '../infer/cache-dir';
 import type { EngineChoice } from '../infer/engine';
 import type { DistortionSettings } from '../preprocess/distort';
+import { InterruptGuard } from '../retrain/interrupt-guard';
 import { checkFinalTensorName, DEFAULT_FINAL_TENSOR_NAME } from '../retrain/model-output';
 import { retrain, type RetrainOptions } from '../retrain/run-retrain';
 import { EdgePotholeError } from '../util/errors';
@@ -241,17 +242,18 @@ export async function run(argv: string[]): Promise<number> {
   const options = optionsFromFlags(values);
   checkTfhubModule(values);
 
-  // Node's default for SIGINT is to die at once, which is already safe (the model directory is
-  // only moved into place at the end, cache files are renamed whole); this says so.
-  const onInterrupt = () => {
+  // Once: a second Ctrl-C gets Node's default, an immediate stop, as users expect.
+  const guard = new InterruptGuard((wroteModel) => {
     const { outputDir, bottleneckDir } = options;
-    stageLogger('retrain').warn({ outputDir, bottleneckDir },
-      'interrupted: no model written, finished bottlenecks stay cached');
+    stageLogger('retrain').warn({ outputDir, bottleneckDir, wroteModel }, wroteModel
+      ? 'interrupted: the model being written was finished first'
+      : 'interrupted: no model written, finished bottlenecks stay cached');
     process.exit(130);
-  };
+  });
+  const onInterrupt = () => guard.interrupt();
   process.once('SIGINT', onInterrupt);
   try {
-    await retrain(options);
+    await retrain({ ...options, guard });
   } finally {
     process.removeListener('SIGINT', onInterrupt);
   }

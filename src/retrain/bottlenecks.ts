@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 import type { InferenceEngine } from '../infer/engine';
 import { prepareImage } from '../preprocess/image';
@@ -33,16 +33,21 @@ export interface BottleneckOptions {
 
 type Loaded = { cached: Float32Array } | { hash: string; pixels: Uint8Array };
 
-async function loadOrDecode(image: DatasetImage, cache: BottleneckCache, size: number):
+/**
+ * The cached bottleneck, or the decoded frame to compute it from. Synchronous up to the
+ * decode, on purpose: ONNX Runtime's Node binding runs a batch on the main thread, so with an
+ * await before sharp is called the next batch would not start decoding until the engine
+ * returned. This way its decode runs in libuv's threads while the engine computes. The reads
+ * cost well under a millisecond per photo on a local disk.
+ */
+function loadOrDecode(image: DatasetImage, cache: BottleneckCache, size: number):
   Promise<Loaded> {
-  const data = await readFile(image.file);
+  const data = readFileSync(image.file);
   const hash = BottleneckCache.contentHash(data);
-  const cached = await cache.get(hash);
-  if (cached) return { cached };
+  const cached = cache.getSync(hash);
+  if (cached) return Promise.resolve({ cached });
 
-  const { pixels } = await prepareImage(data, image.file, { size });
-
-  return { hash, pixels };
+  return prepareImage(data, image.file, { size }).then(({ pixels }) => ({ hash, pixels }));
 }
 
 /**
@@ -61,14 +66,14 @@ export async function createBottlenecks(
   const result: BottleneckResult = {
     bottlenecks: [], skipped: [], fromCache: 0, computed: 0, seconds: 0, cpuSeconds: 0,
   };
-  const writes = backgroundWrites(cache);
+  const writes = cacheWriter(cache);
 
   const size = engine.backbone.inputSize;
   await runPipeline(images, (image) => loadOrDecode(image, cache, size), async (batch) => {
     await consumeBatch(batch, engine, writes.write, result);
     progress.tick(batch.length);
   }, options.batchSize ?? ENGINE_BATCH);
-  await writes.settle();
+  writes.report();
 
   // In input order whatever came from the cache: the seeded batches pick by index, so a run
   // must not depend on which bottlenecks happened to be cached.
@@ -84,19 +89,22 @@ export async function createBottlenecks(
 }
 
 /**
- * Cache writes (fsync included) that run while the engine works on the next batch. One that
- * fails (disk full, read-only cache) costs only a recomputation next time: counted, logged once.
+ * Writes each new bottleneck as soon as it is computed, so an interrupted run keeps every
+ * finished batch. A write that fails (disk full, read-only cache) costs only a recomputation
+ * next time: counted, and logged once at the end.
  */
-function backgroundWrites(cache: BottleneckCache) {
-  const writes: Array<Promise<void>> = [];
+function cacheWriter(cache: BottleneckCache) {
   const failed: unknown[] = [];
 
   return {
     write: (hash: string, vector: Float32Array): void => {
-      writes.push(cache.put(hash, vector).catch((err: unknown) => { failed.push(err); }));
+      try {
+        cache.putSync(hash, vector);
+      } catch (err) {
+        failed.push(err);
+      }
     },
-    settle: async (): Promise<void> => {
-      await Promise.all(writes);
+    report: (): void => {
       if (failed.length > 0) {
         stageLogger('retrain').warn({ failed: failed.length, err: describeError(failed[0]) },
           'bottleneck cache not written');

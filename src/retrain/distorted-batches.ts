@@ -7,12 +7,11 @@ import {
   type DistortionSettings,
   type RgbImage,
 } from '../preprocess/distort';
-import { prepareImageFile } from '../preprocess/image';
 import { describeError } from '../util/errors';
 import { stageLogger } from '../util/logger';
 import { SeededRandom } from '../util/random';
 import type { DatasetImage } from './dataset';
-import { ENGINE_BATCH, runPipeline } from './frame-pipeline';
+import { decodeFileNow, ENGINE_BATCH, runPipeline } from './frame-pipeline';
 import { pickBatch, type LabelledVectors, type TrainingBatches } from './train';
 
 /**
@@ -124,7 +123,7 @@ export class DistortedBatches implements TrainingBatches {
 
   private async decode(image: DatasetImage): Promise<RgbImage> {
     const side = this.sourceSide;
-    const { pixels } = await prepareImageFile(image.file, { size: side });
+    const { pixels } = await decodeFileNow(image.file, { size: side });
 
     return { width: side, height: side, pixels };
   }

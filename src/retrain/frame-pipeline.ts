@@ -5,6 +5,15 @@
  * threads). One engine call per batch amortises the call and lets the engine use its cores.
  */
 
+import { readFileSync } from 'node:fs';
+
+import {
+  prepareImage,
+  prepareImageFile,
+  type ModelInput,
+  type PrepareOptions,
+} from '../preprocess/image';
+
 /** Frames per engine call; measured in docs/retrain.md (8 and 16 are equally fast). */
 export const ENGINE_BATCH = 8;
 
@@ -17,6 +26,23 @@ export interface Prepared<T, P> {
 }
 
 /**
+ * prepareImageFile, but with the file read synchronously so that sharp is called before this
+ * returns. ONNX Runtime's Node binding computes a batch on the main thread: after an await,
+ * the decode would wait for the engine call to finish instead of running beside it in libuv's
+ * threads. A file that cannot be read goes through prepareImageFile, whose error names it.
+ */
+export function decodeFileNow(file: string, options: PrepareOptions): Promise<ModelInput> {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return prepareImageFile(file, options);
+  }
+
+  return prepareImage(data, file, options);
+}
+
+/**
  * Calls `consume` once per batch of `batchSize` items, in order, with each item prepared (or
  * its error). The next batch is being prepared while `consume` runs.
  */
@@ -26,8 +52,12 @@ export async function runPipeline<T, P>(
   consume: (batch: Array<Prepared<T, P>>) => Promise<void>,
   batchSize = ENGINE_BATCH,
 ): Promise<void> {
+  // new Promise() runs prepare at once (not in a later tick) and turns a synchronous throw
+  // into a rejection, so one bad item cannot stop the batch.
   const prepareBatch = (start: number): Promise<Array<Prepared<T, P>>> => Promise.all(
-    items.slice(start, start + batchSize).map((item) => prepare(item).then(
+    items.slice(start, start + batchSize).map((item) => new Promise<P>((resolve) => {
+      resolve(prepare(item));
+    }).then(
       (value) => ({ item, value }),
       (error: unknown) => ({ item, error }),
     )),

@@ -1,5 +1,6 @@
 import type { EngineChoice, EngineOptions, InferenceEngine } from '../infer/engine';
 import type { DistortionSettings } from '../preprocess/distort';
+import type { InterruptGuard } from './interrupt-guard';
 import type { TrainOptions } from './train';
 
 /**
@@ -39,6 +40,8 @@ export interface RetrainOptions extends TrainOptions {
   distortions?: DistortionSettings;
   /** Export the whole network as ONNX here (retrain.py --saved_model_dir); default none. */
   savedModelDir?: string;
+  /** Holds off Ctrl-C while a model directory is written (see interrupt-guard.ts). */
+  guard?: Pick<InterruptGuard, 'whileWriting'>;
   /** Builds the engine; default createEngine. Tests pass a small one. */
   engineFactory?: (options: EngineOptions) => Promise<InferenceEngine>;
   /** Where the human-readable report goes; default stdout. */

@@ -8,6 +8,7 @@ import type { ModelMetadata } from '../infer/model-dir';
 import { hasDistortions } from '../preprocess/distort';
 import { EdgePotholeError } from '../util/errors';
 import { stageLogger } from '../util/logger';
+import { Progress } from '../util/progress';
 import { BottleneckCache } from './bottleneck-cache';
 import { createBottlenecks, type Bottleneck } from './bottlenecks';
 import { ensureEverySetHasOne, scanDataset, type Dataset, type DatasetImage } from './dataset';
@@ -17,9 +18,9 @@ import { writeLabelsFile, writeModelDir } from './model-output';
 import { checkCanExport, exportOnnxModel } from './onnx-export';
 import { reportFiles } from './output-files';
 import type { RetrainOptions } from './retrain-options';
-import { openSummaries } from './summaries';
+import { openSummaries, type SummaryWriter } from './summaries';
 import { cachedBatches, trainSoftmaxHead, type EvalRow, type LabelledVectors,
-  type TrainingBatches } from './train';
+  type TrainHooks, type TrainingBatches } from './train';
 
 export type { RetrainOptions } from './retrain-options';
 
@@ -144,33 +145,51 @@ async function prepare(dataset: Dataset, engine: InferenceEngine, options: Retra
   };
 }
 
+/**
+ * What training reports as it goes: the curve (kept, logged, sent to TensorBoard),
+ * intermediate models, and with distortions a progress bar, since each step then takes
+ * seconds instead of milliseconds.
+ */
+function trainingHooks(curve: EvalRow[], summaries: SummaryWriter | undefined,
+  progress: Progress | undefined, context: { dataset: Dataset; engine: InferenceEngine;
+    options: RetrainOptions }): TrainHooks {
+  const { dataset, engine, options } = context;
+  const log = stageLogger('retrain');
+
+  return {
+    onEval: (row) => {
+      curve.push(row);
+      summaries?.write(row);
+      if (row.step % (options.evalStepInterval * 10) === 0 || row.step === options.steps) {
+        log.info(row, 'training step');
+      }
+    },
+    onIntermediate: async (step, snapshot) => {
+      const root = options.intermediateOutputGraphsDir ?? os.tmpdir();
+      const dir = path.join(root, `intermediate_${step}`);
+      await guarded(options, () => writeModelDir(dir, snapshot,
+        metadataOf(dataset, engine, options, { step }), {}, options.finalTensorName));
+      log.info({ step, dir }, 'intermediate model written');
+    },
+    onStep: () => progress?.tick(),
+  };
+}
+
 /** Trains the head, logging the curve, feeding TensorBoard and storing intermediate models. */
 async function train(prepared: Prepared, dataset: Dataset, engine: InferenceEngine,
   options: RetrainOptions): Promise<{ head: SoftmaxHead; curve: EvalRow[]; seconds: number }> {
-  const log = stageLogger('retrain');
   const curve: EvalRow[] = [];
   const summaries = options.summariesDir
     ? openSummaries(options.summariesDir, options.summariesExplicit ?? false) : undefined;
+  const progress = prepared.distortion ? new Progress('distorted training steps', options.steps)
+    : undefined;
   const startedAt = Date.now();
 
   const head = await trainSoftmaxHead(prepared.batches, prepared.validation,
-    { featureLength: engine.backbone.featureLength, classes: dataset.labels.length }, options, {
-      onEval: (row) => {
-        curve.push(row);
-        summaries?.write(row);
-        if (row.step % (options.evalStepInterval * 10) === 0 || row.step === options.steps) {
-          log.info(row, 'training step');
-        }
-      },
-      onIntermediate: async (step, snapshot) => {
-        const root = options.intermediateOutputGraphsDir ?? os.tmpdir();
-        const dir = path.join(root, `intermediate_${step}`);
-        await writeModelDir(dir, snapshot, metadataOf(dataset, engine, options, { step }), {},
-          options.finalTensorName);
-        log.info({ step, dir }, 'intermediate model written');
-      },
-    });
+    { featureLength: engine.backbone.featureLength, classes: dataset.labels.length }, options,
+    trainingHooks(curve, summaries, progress, { dataset, engine, options }));
   summaries?.close();
+  progress?.finish();
 
   return { head, curve, seconds: (Date.now() - startedAt) / 1000 };
 }
@@ -232,13 +251,18 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
     dataset.labels);
     printReport(report, dataset, prepared, options);
 
-    await writeOutputs(dataset, engine, options, { prepared, trained, report });
+    await guarded(options, () => writeOutputs(dataset, engine, options,
+      { prepared, trained, report }));
 
     return { report, outputDir: options.outputDir,
       skipped: prepared.skipped.length + dataset.notImages.length };
   } finally {
     await engine.dispose();
   }
+}
+
+function guarded<T>(options: RetrainOptions, write: () => Promise<T>): Promise<T> {
+  return options.guard ? options.guard.whileWriting(write) : write();
 }
 
 async function writeOutputs(dataset: Dataset, engine: InferenceEngine, options: RetrainOptions,

@@ -32,6 +32,8 @@ export interface TrainHooks {
   onEval(row: EvalRow): void;
   /** Sees the head every `intermediateStoreFrequency` steps (not on the last); awaited. */
   onIntermediate?(step: number, head: SoftmaxHead): Promise<void>;
+  /** Called after every step (progress of slow, distorted training). */
+  onStep?(step: number): void;
 }
 
 export interface LabelledVectors {
@@ -91,6 +93,13 @@ function snapshot(kernel: tf.Variable, bias: tf.Variable): SoftmaxHead {
   };
 }
 
+/** retrain.py stores every N steps but not at the last, which gets the final model anyway. */
+function isIntermediateStep(step: number, options: TrainOptions): boolean {
+  const frequency = options.intermediateStoreFrequency;
+
+  return frequency > 0 && step % frequency === 0 && step < options.steps;
+}
+
 /** retrain.py's truncated_normal(stddev=0.001): N(0, 0.001) clipped at two deviations. */
 function initialKernel(length: number, random: SeededRandom): Float32Array {
   return Float32Array.from({ length },
@@ -130,10 +139,10 @@ export async function trainSoftmaxHead(
     }
     tf.dispose([batch.x, batch.y]);
 
-    const frequency = options.intermediateStoreFrequency;
-    if (hooks.onIntermediate && frequency > 0 && step % frequency === 0 && step < options.steps) {
+    if (hooks.onIntermediate && isIntermediateStep(step, options)) {
       await hooks.onIntermediate(step, snapshot(kernel, bias));
     }
+    hooks.onStep?.(step);
   }
 
   const head = snapshot(kernel, bias);
