@@ -81,6 +81,14 @@ function fingerprintOf(json: ModelJson, weights: Buffer, layer: string): string 
 }
 
 /**
+ * The layers a bottleneck spec names: `mixed9`, or `mixed8+mixed9` for the pooled outputs of
+ * two blocks side by side (more features, from a block the fine-tuning did not reach).
+ */
+export function bottleneckLayers(spec: string): string[] {
+  return spec.split('+').map((name) => name.trim()).filter((name) => name.length > 0);
+}
+
+/**
  * Loads the backbone and builds the bottleneck model (`layer` -> global average pool).
  * Takes about a second; callers keep the result for the life of the process.
  */
@@ -96,17 +104,22 @@ export async function loadBackbone(layer = DEFAULT_BOTTLENECK_LAYER): Promise<Lo
     }),
   );
 
-  let layerOutput: tf.SymbolicTensor;
-  try {
-    layerOutput = fullModel.getLayer(layer).output as tf.SymbolicTensor;
-  } catch (err) {
-    throw new EdgePotholeError(
-      'EP_BACKBONE_UNAVAILABLE',
-      `backbone layer "${layer}" does not exist in Inception v3; use e.g. mixed8, mixed9, mixed10`,
-      { cause: err },
-    );
-  }
-  const pooled = tf.layers.globalAveragePooling2d({}).apply(layerOutput) as tf.SymbolicTensor;
+  const pools = bottleneckLayers(layer).map((name) => {
+    let output: tf.SymbolicTensor;
+    try {
+      output = fullModel.getLayer(name).output as tf.SymbolicTensor;
+    } catch (err) {
+      throw new EdgePotholeError(
+        'EP_BACKBONE_UNAVAILABLE',
+        `backbone layer "${name}" does not exist in Inception v3; use e.g. mixed8, mixed9, mixed10`,
+        { cause: err },
+      );
+    }
+
+    return tf.layers.globalAveragePooling2d({}).apply(output) as tf.SymbolicTensor;
+  });
+  const pooled = pools.length === 1 ? pools[0]
+    : tf.layers.concatenate({ axis: -1 }).apply(pools) as tf.SymbolicTensor;
   const featureModel = tf.model({ inputs: fullModel.inputs, outputs: pooled });
 
   const identity: BackboneIdentity = {

@@ -1,7 +1,7 @@
 import type { onnx } from 'onnx-proto';
 
 import { EdgePotholeError } from '../../util/errors';
-import type { LoadedBackbone } from '../backbone';
+import { bottleneckLayers, type LoadedBackbone } from '../backbone';
 import { headHash, type SoftmaxHead } from '../head';
 import type { tf } from '../tf-backend';
 import { LAYER_BUILDERS, unsupported, type ExportContext } from './layer-builders';
@@ -61,11 +61,9 @@ export function checkHeadShape(head: SoftmaxHead, featureLength: number): void {
   }
 }
 
-/** The bottleneck layer and every layer it depends on, inputs first. */
-function layersUpTo(model: tf.LayersModel, layerName: string): Layer[] {
-  let target: Layer;
+function layerNamed(model: tf.LayersModel, layerName: string): Layer {
   try {
-    target = model.getLayer(layerName);
+    return model.getLayer(layerName);
   } catch (err) {
     throw new EdgePotholeError(
       'EP_BACKBONE_UNAVAILABLE',
@@ -73,9 +71,12 @@ function layersUpTo(model: tf.LayersModel, layerName: string): Layer[] {
       { cause: err },
     );
   }
+}
 
+/** The bottleneck layers and every layer they depend on, inputs first. */
+function layersUpTo(model: tf.LayersModel, layerNames: string[]): Layer[] {
   const needed = new Set<string>();
-  const pending = [target];
+  const pending = layerNames.map((name) => layerNamed(model, name));
   while (pending.length > 0) {
     const layer = pending.pop() as Layer;
     if (needed.has(layer.name)) continue;
@@ -181,11 +182,20 @@ export function exportBackboneToOnnx(
   if (head) checkHeadShape(head, identity.featureLength);
 
   const ctx: ExportContext = { nodes: [], initializers: [], weights };
-  exportLayers(layersUpTo(fullModel, identity.layer), ctx);
+  const layerNames = bottleneckLayers(identity.layer);
+  exportLayers(layersUpTo(fullModel, layerNames), ctx);
 
+  // One global average pool per bottleneck layer, side by side on the channel axis (NCHW).
+  const pooled = layerNames.map((name) => `features/${name}/pooled`);
+  layerNames.forEach((name, i) => {
+    ctx.nodes.push(node('GlobalAveragePool', `features/${name}/GlobalAveragePool`, [name], [pooled[i]]));
+  });
+  if (pooled.length > 1) {
+    ctx.nodes.push(node('Concat', 'features/Concat', pooled, ['features/pooled'], [intAttr('axis', 1)]));
+  }
+  const flattenInput = pooled.length > 1 ? 'features/pooled' : pooled[0];
   ctx.nodes.push(
-    node('GlobalAveragePool', 'features/GlobalAveragePool', [identity.layer], ['features/pooled']),
-    node('Flatten', 'features/Flatten', ['features/pooled'], [FEATURES_NAME], [intAttr('axis', 1)]),
+    node('Flatten', 'features/Flatten', [flattenInput], [FEATURES_NAME], [intAttr('axis', 1)]),
   );
   if (head) exportHead(head, ctx);
 

@@ -183,8 +183,9 @@ test('turns intra-op spinning off unless asked, through the session config entry
   assert.deepEqual(entry(true), { session: { intra_op: { allow_spinning: '1' } } });
 });
 
-test('exports mixed8 and mixed10 bottlenecks that match TensorFlow.js', async () => {
-  for (const [layer, featureLength] of [['mixed8', 1280], ['mixed10', 2048]] as const) {
+test('exports mixed8, mixed10 and mixed8+mixed9 bottlenecks that match TensorFlow.js', async () => {
+  const layers = [['mixed8', 1280], ['mixed10', 2048], ['mixed8+mixed9', 1280 + 2048]] as const;
+  for (const [layer, featureLength] of layers) {
     const other = await loadBackbone(layer);
     try {
       const graph = await prepareGraph(other, undefined, { cacheDir: freshDir() });
