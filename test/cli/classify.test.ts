@@ -170,6 +170,26 @@ test('classifies every image in a folder, sub-folders included, hidden files ski
   lines.forEach((line, i) => assertClassified(line, path.join(folder, names[i])));
 });
 
+test('keeps input order across engine batches of 8, an unreadable file in its place', async () => {
+  const files = Array.from({ length: 11 }, (_, i) => path.join(tmp, 'batches', `${i}.jpg`));
+  await mkdir(path.join(tmp, 'batches'));
+  for (const [i, file] of files.entries()) {
+    if (i === 9) await writeFile(file, 'not a photo');
+    else await copyFile(path.join(REPO_ROOT, i % 2 ? NORMAL : POTHOLE), file);
+  }
+
+  const { status, stdout, stderr } = classify(['--json', ...files]);
+
+  assert.equal(status, 2, stderr);
+  const lines = parseJsonLines(stdout);
+  assert.deepEqual(lines.map((line) => line.file), files);
+  assert.ok('error' in lines[9]);
+  // Photos 0 and 8 are the same, one in each batch (of 8 frames and of 2).
+  const [first, again] = [lines[0].scores, lines[8].scores] as Array<Record<string, number>>;
+  for (const label of labels) assert.ok(Math.abs(first[label] - again[label]) < 1e-4, label);
+  assert.match(stderr, /^10 of 11 images classified in /m);
+});
+
 test("takes label_image.py's --image flag and prints one label with --top_k 1", () => {
   const { status, stdout, stderr } = classify(['--image', POTHOLE, '--top_k', '1']);
 
