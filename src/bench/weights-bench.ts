@@ -17,7 +17,8 @@ import { decodePhotos } from './photos';
 import { summarise, type Timing } from './sample-stats';
 
 /**
- * The accuracy cost of storing the graph's weights in fewer bits: each storage exported with
+ * The accuracy cost of storing the graph's weights in fewer bits (and of int8 arithmetic,
+ * which also quantises activations): each variant exported with
  * the shipped head, then the model's own test split classified with each, against the labels
  * and against float32. Graphs go to a temporary cache: a float16 graph passes only a looser
  * check than the engine's, and must not be found later by an engine that skips the check.
@@ -37,6 +38,8 @@ export interface WeightsResult {
   maxScoreDiff: number;
   /** Test images whose top-1 label differs from float32's. */
   flips: number;
+  /** int8 only: lowest cosine similarity to float features on the calibration photos. */
+  calibrationCosine?: number;
 }
 
 export interface WeightsReport {
@@ -94,6 +97,7 @@ async function measureStorage(
       accuracy: round(scores.filter((s, i) => argmax(s) === expected[i]).length / scores.length, 4),
       maxScoreDiff: Math.max(0, ...diffs),
       flips: scores.filter((s, i) => argmax(s) !== argmax(base[i])).length,
+      calibrationCosine: built.quantisation?.minCosine,
     };
 
     return { result, scores };

@@ -11,12 +11,15 @@ import { defaultCacheDir } from '../cache-dir';
 import { headHash, type SoftmaxHead } from '../head';
 import { checkExport, DEFAULT_TOLERANCE, type ExportCheck } from './graph-check';
 import {
+  buildOnnxModel,
   checkHeadShape,
   EXPORT_FORMAT_VERSION,
   exportBackboneToOnnx,
   FEATURES_NAME,
   SCORES_NAME,
 } from './graph-export';
+import { calibrationFrames } from './quantize/calibration-photos';
+import { quantiseModel, type QuantisationCheck } from './quantize/quantise';
 import type { GraphWeights } from './weight-storage';
 
 /**
@@ -32,10 +35,15 @@ export const DEFAULT_KEEP_GRAPHS = 3;
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** Matches the names `graphFileName` produces, so pruning never touches other files. */
-const GRAPH_FILE = /^[\w.-]+-[0-9a-f]{16}-(?:[0-9a-f]{16}|nohead)-x\d+(?:u8|f16)?\.onnx$/;
+const GRAPH_FILE = /^[\w.-]+-[0-9a-f]{16}-(?:[0-9a-f]{16}|nohead)-x\d+(?:u8|f16|i8)?\.onnx$/;
 
 /** File name suffix per weight storage; float32 has none, so its older names stay valid. */
-const WEIGHTS_SUFFIX: Record<GraphWeights, string> = { float32: '', uint8: 'u8', float16: 'f16' };
+const WEIGHTS_SUFFIX: Record<GraphWeights, string> = {
+  float32: '',
+  uint8: 'u8',
+  float16: 'f16',
+  int8: 'i8',
+};
 
 export interface GraphCacheOptions {
   /** Directory holding exported graphs; default `defaultCacheDir()`. */
@@ -48,6 +56,8 @@ export interface GraphCacheOptions {
   sessionOptions?: ort.InferenceSession.SessionOptions;
   /** How the graph stores convolution weights; default `float32`. */
   weights?: GraphWeights;
+  /** Photos int8 ranges are measured on; default the repository's samples/. */
+  calibrationFrames?: (size: number) => Promise<Uint8Array[]>;
 }
 
 export interface PreparedGraph {
@@ -58,6 +68,8 @@ export interface PreparedGraph {
   fromCache: boolean;
   /** The build-time comparison with TensorFlow.js; only present when built. */
   check?: ExportCheck;
+  /** int8 only, when built: the int8 features against the float graph's on real photos. */
+  quantisation?: QuantisationCheck;
 }
 
 /**
@@ -157,6 +169,45 @@ async function pruneCache(dir: string, keep: number, current: string): Promise<v
   if (removed.length > 0) stageLogger('infer').info({ dir, removed }, 'onnx graph cache pruned');
 }
 
+/** Exports `weights` storage (float32 for int8) and checks it against TensorFlow.js. */
+async function exportChecked(
+  loaded: LoadedBackbone,
+  head: SoftmaxHead | undefined,
+  weights: GraphWeights,
+  options: GraphCacheOptions,
+): Promise<{ bytes: Uint8Array; session: ort.InferenceSession; check: ExportCheck }> {
+  const bytes = exportBackboneToOnnx(loaded, head, weights);
+  const session = await ort.InferenceSession.create(bytes, options.sessionOptions ?? {});
+  try {
+    const check = await checkExport(session, loaded, head, options.tolerance ?? DEFAULT_TOLERANCE);
+
+    return { bytes, session, check };
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+}
+
+/**
+ * The float graph, checked against TensorFlow.js, then quantised to int8 with ranges from
+ * real photos and checked against itself on them (see quantize/quantise.ts).
+ */
+async function exportInt8(
+  loaded: LoadedBackbone,
+  head: SoftmaxHead | undefined,
+  options: GraphCacheOptions,
+) {
+  const float = await exportChecked(loaded, head, 'float32', options);
+  await float.session.release();
+
+  const size = loaded.identity.inputSize;
+  const frames = await (options.calibrationFrames ?? calibrationFrames)(size);
+  const { bytes, check } = await quantiseModel(buildOnnxModel(loaded, head), frames, size);
+  const session = await ort.InferenceSession.create(bytes, options.sessionOptions ?? {});
+
+  return { bytes, session, check: float.check, quantisation: check };
+}
+
 async function buildGraph(
   loaded: LoadedBackbone,
   head: SoftmaxHead | undefined,
@@ -164,16 +215,10 @@ async function buildGraph(
   options: GraphCacheOptions,
 ): Promise<PreparedGraph> {
   const started = Date.now();
-  const bytes = exportBackboneToOnnx(loaded, head, options.weights);
-  const session = await ort.InferenceSession.create(bytes, options.sessionOptions ?? {});
-
-  let check: ExportCheck;
-  try {
-    check = await checkExport(session, loaded, head, options.tolerance ?? DEFAULT_TOLERANCE);
-  } catch (err) {
-    await session.release();
-    throw err;
-  }
+  const { bytes, session, check, quantisation } = options.weights === 'int8'
+    ? await exportInt8(loaded, head, options)
+    : { ...(await exportChecked(loaded, head, options.weights ?? 'float32', options)),
+      quantisation: undefined };
 
   // A graph that failed the check never reaches the disk, so it cannot be loaded later.
   const written = await writeAtomically(file, bytes);
@@ -188,12 +233,13 @@ async function buildGraph(
       maxAbsDiff: check.maxAbsDiff,
       scoresMaxAbsDiff: check.scoresMaxAbsDiff,
       tolerance: options.tolerance ?? DEFAULT_TOLERANCE,
+      int8MinCosine: quantisation?.minCosine,
       buildMs: Date.now() - started,
     },
     'onnx graph built',
   );
 
-  return { session, file: written, fromCache: false, check };
+  return { session, file: written, fromCache: false, check, quantisation };
 }
 
 /**

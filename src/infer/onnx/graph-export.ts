@@ -157,20 +157,14 @@ function assemble(
 }
 
 /**
- * Builds the ONNX model for `loaded` (input `input` [N, H, W, 3] NHWC in [-1, 1]; output
- * `features` [N, featureLength]) and, with a head, the output `scores` [N, classes] =
- * softmax(features x kernel + bias). Returns the serialised model (63 MB for mixed9, 87 MB
- * for mixed10, about a quarter of that with `weights` uint8; see weight-storage.ts).
- *
- * Throws EP_BACKBONE_UNAVAILABLE for a missing bottleneck layer, EP_ENGINE_UNAVAILABLE naming
- * the layer and class for anything it cannot translate, EP_MODEL_INVALID for a head that
- * does not fit the features.
+ * The ONNX model for `loaded` as an object (see exportBackboneToOnnx), for callers that
+ * rewrite it before it is serialised (int8 quantisation).
  */
-export function exportBackboneToOnnx(
+export function buildOnnxModel(
   loaded: LoadedBackbone,
   head?: SoftmaxHead,
   weights: GraphWeights = 'float32',
-): Uint8Array {
+): onnx.IModelProto {
   const { identity, fullModel } = loaded;
   const inputs = fullModel.inputs.length;
   if (inputs !== 1) {
@@ -199,5 +193,23 @@ export function exportBackboneToOnnx(
   );
   if (head) exportHead(head, ctx);
 
-  return encodeModel(assemble(loaded, head, ctx));
+  return assemble(loaded, head, ctx);
+}
+
+/**
+ * Builds the ONNX model for `loaded` (input `input` [N, H, W, 3] NHWC in [-1, 1]; output
+ * `features` [N, featureLength]) and, with a head, the output `scores` [N, classes] =
+ * softmax(features x kernel + bias). Returns the serialised model (63 MB for mixed9, 87 MB
+ * for mixed10, about a quarter of that with `weights` uint8; see weight-storage.ts).
+ *
+ * Throws EP_BACKBONE_UNAVAILABLE for a missing bottleneck layer, EP_ENGINE_UNAVAILABLE naming
+ * the layer and class for anything it cannot translate, EP_MODEL_INVALID for a head that
+ * does not fit the features.
+ */
+export function exportBackboneToOnnx(
+  loaded: LoadedBackbone,
+  head?: SoftmaxHead,
+  weights: GraphWeights = 'float32',
+): Uint8Array {
+  return encodeModel(buildOnnxModel(loaded, head, weights));
 }

@@ -81,6 +81,6 @@ test('stores kernels as float16 within half-precision rounding of float32', asyn
 test('refuses an unknown weight storage, naming the value and the choices', () => {
   assert.throws(() => checkGraphWeights('int4'), {
     code: 'EP_CONFIG_INVALID',
-    message: 'graph weights must be one of float32, uint8, float16, received "int4"',
+    message: 'graph weights must be one of float32, uint8, float16, int8, received "int4"',
   });
 });
