@@ -6,7 +6,7 @@ import { OnnxEngine } from '../infer/onnx/onnx-engine';
 import type { GraphWeights } from '../infer/onnx/weight-storage';
 import { TfjsEngine } from '../infer/tfjs-engine';
 import { TfjsPoolEngine } from '../infer/tfjs-pool/pool-engine';
-import { CpuMeter, type CpuShare } from './machine';
+import { CpuMeter, round, type CpuShare } from './machine';
 import { rate, summarise, type Timing } from './sample-stats';
 
 /**
@@ -32,6 +32,8 @@ export interface BackboneResult extends BackboneSetting {
   msPerFrame: Timing;
   /** Frames over the wall time of all measured calls. */
   framesPerSecond: number;
+  /** CPU time of the process per frame, every thread, ms. */
+  cpuMsPerFrame: number;
   cpu?: CpuShare;
 }
 
@@ -55,7 +57,7 @@ export async function timeEngine(
   frames: Uint8Array[],
   calls: number,
   batch: number,
-): Promise<{ msPerFrame: Timing; framesPerSecond: number; cpu?: CpuShare }> {
+): Promise<Pick<BackboneResult, 'msPerFrame' | 'framesPerSecond' | 'cpuMsPerFrame' | 'cpu'>> {
   const batchAt = (call: number) =>
     Array.from({ length: batch }, (_, i) => frames[(call * batch + i) % frames.length]);
   await engine.features(batchAt(0));
@@ -71,8 +73,10 @@ export async function timeEngine(
   const ms = performance.now() - startedAt;
 
   const framesPerSecond = rate(calls * batch, ms);
+  const cpu = meter.read();
+  const cpuMsPerFrame = round((cpu?.ownCpuMs ?? 0) / (calls * batch), 1);
 
-  return { msPerFrame: summarise(times), framesPerSecond, cpu: meter.read() };
+  return { msPerFrame: summarise(times), framesPerSecond, cpuMsPerFrame, cpu };
 }
 
 /** The ONNX Runtime settings compared: threads, spinning and batch size. */

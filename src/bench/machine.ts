@@ -40,6 +40,14 @@ export function rssMb(): number {
   return round(process.memoryUsage().rss / 2 ** 20, 1);
 }
 
+/**
+ * Items per second `cores` idle cores would reach if the work used them all: an upper bound
+ * on a shared machine's figure, from CPU time per item (which contention barely moves).
+ */
+export function idleCeiling(cpuMsPerItem: number, cores: number): number {
+  return cpuMsPerItem > 0 ? round((cores * 1000) / cpuMsPerItem, 1) : 0;
+}
+
 /** CPU use seen while a section ran; see CpuMeter. */
 export interface CpuShare {
   /** Percent of all cores busy with other processes (100 = every core). */
@@ -48,6 +56,11 @@ export interface CpuShare {
   ownPercent: number;
   /** 1-minute load average at the end. */
   loadAverage: number;
+  /**
+   * CPU time this process used, ms, every thread. Others' load barely changes it, so per
+   * frame it gives the speed the same work would reach on idle cores (see idleCeiling).
+   */
+  ownCpuMs: number;
 }
 
 interface Snapshot {
@@ -102,6 +115,7 @@ export class CpuMeter {
       othersPercent: round(Math.min(100, (othersTicks / total) * 100), 0),
       ownPercent: round(Math.min(100, (ownTicks / total) * 100), 0),
       loadAverage: round(os.loadavg()[0], 2),
+      ownCpuMs: round((own.user + own.system) / 1000, 0),
     };
   }
 }

@@ -71,6 +71,13 @@ function explainingKeys(report: BenchReport) {
   };
 }
 
+function cpuPerFrame(report: BenchReport): number | null {
+  const pipeline = report.pipeline;
+  if (!pipeline?.cpu || pipeline.frames === 0) return null;
+
+  return Math.round((pipeline.cpu.ownCpuMs / pipeline.frames) * 10) / 10;
+}
+
 /** Where and under what load the figures were taken. */
 function machineKeys(report: BenchReport) {
   return {
@@ -79,6 +86,7 @@ function machineKeys(report: BenchReport) {
     load_average_start: report.machine.loadAverage[0],
     load_average_end: report.loadAverageEnd ?? null,
     pipeline_cpu_others_percent: report.pipeline?.cpu?.othersPercent ?? null,
+    pipeline_cpu_ms_per_frame: cpuPerFrame(report),
     rss_mb_process_start: report.rssMbProcessStart,
     rss_mb_process_end: report.rssMbProcessEnd ?? null,
     date: report.date,

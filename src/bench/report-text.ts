@@ -1,5 +1,5 @@
 import type { BackboneResult } from './backbone-bench';
-import type { CpuShare } from './machine';
+import { idleCeiling, round, type CpuShare } from './machine';
 import type { BenchReport, Section } from './run-bench';
 import type { Timing } from './sample-stats';
 
@@ -22,6 +22,16 @@ export function cpuText(cpu: CpuShare | undefined): string {
   const { othersPercent, ownPercent, loadAverage } = cpu;
 
   return `others ${othersPercent}%, bench ${ownPercent}% (of all cores), load ${loadAverage}`;
+}
+
+/** CPU ms per item and what idle cores would reach at that cost. */
+function cpuPerItem(cpu: CpuShare | undefined, items: number, cores: number, unit: string): string {
+  if (!cpu || items === 0) return 'n/a';
+
+  const perItem = cpu.ownCpuMs / items;
+
+  return `${round(perItem, 1)} ms per ${unit}: at most ${idleCeiling(perItem, cores)} ${unit}s/s ` +
+    `on ${cores} idle cores`;
 }
 
 function machineBlock(report: BenchReport): string[] {
@@ -57,6 +67,7 @@ function pipelineBlock(report: BenchReport): string[] {
     line('publish alone', timing(p.publishAloneMs)),
     line('RSS', `${p.rssMbStart} -> ${p.rssMbEnd} MB${tensors}`),
     line('CPU', cpuText(p.cpu)),
+    line('CPU time', cpuPerItem(p.cpu, p.frames, report.machine.cores, 'frame')),
   ];
   if (p.memory.length > 1) {
     const rows = p.memory.map((sample) => [String(sample.frames), String(sample.rssMb)]);
@@ -89,26 +100,31 @@ function retrainBlock(report: BenchReport): string[] {
     `retrain bottlenecks, empty cache, ${r.images} images from ${r.datasetDir}`,
     line('images/s', `${r.imagesPerSecond.toFixed(2)} ` +
       `(${r.computed} computed, ${r.skipped} skipped, ${r.seconds} s)`),
-    line('CPU s per image', String(r.cpuSecondsPerImage)),
     line('CPU', cpuText(r.cpu)),
+    line('CPU time', cpuPerItem(r.cpu, r.computed, report.machine.cores, 'image')),
     '',
   ];
 }
 
-function backboneRow(r: BackboneResult): string[] {
+function backboneRow(r: BackboneResult, cores: number): string[] {
+  const cpuMs = r.cpuMsPerFrame;
+
   return [r.engine, r.backend, String(r.threads), String(r.workers), String(r.batch),
     r.spinning === undefined ? '-' : r.spinning ? 'on' : 'off', ms(r.msPerFrame.median),
-    ms(r.msPerFrame.p95), r.framesPerSecond.toFixed(2), `${r.cpu?.othersPercent ?? '?'}%`,
-    String(r.cpu?.loadAverage ?? '?')];
+    ms(r.msPerFrame.p95), r.framesPerSecond.toFixed(2), ms(cpuMs),
+    String(idleCeiling(cpuMs, Math.min(cores, r.threads * r.workers))),
+    `${r.cpu?.othersPercent ?? '?'}%`, String(r.cpu?.loadAverage ?? '?')];
 }
 
 function backboneBlock(report: BenchReport): string[] {
   const header = ['engine', 'backend', 'threads', 'workers', 'batch', 'spin', 'median', 'p95',
-    'frames/s', 'others', 'load'];
+    'frames/s', 'cpu/frame', 'idle f/s', 'others', 'load'];
+  const rows = report.backbone.map((r) => backboneRow(r, report.machine.cores));
 
   return [
-    'backbone alone, ms per frame',
-    ...columns([header, ...report.backbone.map(backboneRow)]).map((row) => `  ${row}`),
+    'backbone alone, ms per frame (idle f/s: the CPU time per frame spread over the threads',
+    'it uses, on idle cores: what this setting reaches when nobody else runs)',
+    ...columns([header, ...rows]).map((row) => `  ${row}`),
     '',
   ];
 }
