@@ -9,7 +9,7 @@ import { prepareImageFile } from '../../src/preprocess/image';
 import { scanDataset, type DatasetImage } from '../../src/retrain/dataset';
 import { DistortedBatches } from '../../src/retrain/distorted-batches';
 import { SeededRandom } from '../../src/util/random';
-import { SAMPLES_DIR } from '../helpers/paths';
+import { needsShared, SAMPLES_DIR, SHARED_ROADS_DIR } from '../helpers/paths';
 import { PixelEngine, quadrantMeans } from './pixel-engine';
 
 const FLIP: DistortionSettings = { ...NO_DISTORTIONS, flipLeftRight: true };
@@ -111,3 +111,21 @@ test('drops a photo that cannot be decoded, naming it, and trains on the others'
   assert.deepEqual(made.skipped.map((s) => s.file), [broken]);
   assert.match(made.skipped[0].reason, /^cannot read image .*zz-broken\.jpg: /);
 });
+
+test('distorts the shared roads photos of every size and shape into 299 x 299 frames',
+  { skip: needsShared() }, async () => {
+    const roads = await scanDataset(SHARED_ROADS_DIR, { validationPercentage: 10,
+      testingPercentage: 10 });
+    // Every 25th photo: 30 of them, 640 x 640 squares and wide web photos up to 1300 pixels.
+    const picked = roads.images.filter((_, i) => i % 25 === 0);
+    const engine = new PixelEngine();
+
+    const made = await DistortedBatches.create(picked, engine, { settings: ALL, seed: 2 });
+    const batch = await made.batches.next(40, new SeededRandom(4));
+
+    assert.deepEqual(made.skipped, []);
+    assert.equal(made.batches.imageCount, picked.length);
+    assert.equal(batch.vectors.length, 40);
+    assert.deepEqual([...new Set(batch.labels)].sort(), [0, 1], 'both classes drawn');
+    assert.ok(batch.vectors.every((v) => v.every((x) => x >= -1 && x <= 1)));
+  });
