@@ -110,6 +110,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Inferen
       backend: engine.backend,
       threads: engine.threads,
       workers: engine.workers,
+      graph: 'graphWeights' in engine ? engine.graphWeights : undefined,
       layer: engine.backbone.layer,
     },
     'inference engine ready',

@@ -19,6 +19,9 @@ import { maxAbsDiff } from './tiny-backbone';
 /** Float32 through 300 layers in two runtimes: rounding stays near 1e-6, bugs are near 0.1. */
 const TOLERANCE = 1e-3;
 
+/** Most tests check the export against tfjs, which only the float32 graph matches exactly. */
+const FLOAT32 = { graphWeights: 'float32' as const };
+
 let loaded: LoadedBackbone;
 let photos: Uint8Array[];
 let root: string;
@@ -37,6 +40,12 @@ function randomHead(seed: number): SoftmaxHead {
   const kernel = seededFrame(2048 * 2, seed).map((v) => v * 0.2);
 
   return { featureLength: 2048, classes: 2, kernel, bias: seededFrame(2, seed + 1) };
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  const dot = (x: Float32Array, y: Float32Array) => x.reduce((sum, v, i) => sum + v * y[i], 0);
+
+  return dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
 }
 
 function split(flat: Float32Array, n: number): Float32Array[] {
@@ -66,7 +75,7 @@ after(async () => {
 });
 
 test('computes the same features as TensorFlow.js on sample road photos', async () => {
-  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
+  const engine = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32, cacheDir: sharedDir });
   const onnxFeatures = await engine.features(photos);
   await engine.dispose();
 
@@ -83,7 +92,7 @@ test('computes the same features as TensorFlow.js on sample road photos', async 
 
 test('gives scores that equal applyHead of its features and sum to 1', async () => {
   const head = randomHead(11);
-  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: freshDir(), head });
+  const engine = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32, cacheDir: freshDir(), head });
 
   const features = await engine.features(photos);
   const scores = await engine.scores(photos);
@@ -98,11 +107,11 @@ test('gives scores that equal applyHead of its features and sum to 1', async () 
 test('reuses the cached graph file when a second engine is created', async () => {
   const cacheDir = freshDir();
   const head = randomHead(21);
-  const first = await OnnxEngine.fromBackbone(loaded, { cacheDir, head });
+  const first = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32, cacheDir, head });
   await first.dispose();
   const inode = (await stat(first.graph.file as string)).ino;
 
-  const second = await OnnxEngine.fromBackbone(loaded, { cacheDir, head });
+  const second = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32, cacheDir, head });
   await second.dispose();
 
   assert.equal(first.graph.fromCache, false);
@@ -113,7 +122,8 @@ test('reuses the cached graph file when a second engine is created', async () =>
 
 test('rebuilds the graph when the head changes and then scores with the new head', async () => {
   const cacheDir = freshDir();
-  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir, head: randomHead(31) });
+  const options = { ...FLOAT32, cacheDir, head: randomHead(31) };
+  const engine = await OnnxEngine.fromBackbone(loaded, options);
   const firstFile = engine.graph.file;
   const newHead = randomHead(41);
 
@@ -128,7 +138,8 @@ test('rebuilds the graph when the head changes and then scores with the new head
 });
 
 test('reports onnxruntime on the cpu execution provider with the threads asked for', async () => {
-  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir, threads: 1 });
+  const options = { ...FLOAT32, cacheDir: sharedDir, threads: 1 };
+  const engine = await OnnxEngine.fromBackbone(loaded, options);
   await engine.dispose();
 
   assert.deepEqual([engine.engine, engine.backend, engine.threads], ['onnxruntime', 'cpu', 1]);
@@ -136,14 +147,15 @@ test('reports onnxruntime on the cpu execution provider with the threads asked f
 });
 
 test('rejects a thread count that is not a positive integer, naming the value', async () => {
-  await assert.rejects(OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir, threads: 0 }), {
+  const options = { ...FLOAT32, cacheDir: sharedDir, threads: 0 };
+  await assert.rejects(OnnxEngine.fromBackbone(loaded, options), {
     code: 'EP_CONFIG_INVALID',
     message: 'threads must be a positive integer, received 0',
   });
 });
 
 test('rejects a frame of the wrong size, naming the frame and both sizes', async () => {
-  const engine = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
+  const engine = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32, cacheDir: sharedDir });
 
   await assert.rejects(engine.features([photos[0], new Uint8Array(10)]), {
     message: 'frame 1 has 10 bytes, expected 268203 (299x299 RGB); ' +
@@ -159,8 +171,8 @@ test('rejects a frame of the wrong size, naming the frame and both sizes', async
 });
 
 test('stores the backbone as uint8 in a quarter of the bytes, with the same features', async () => {
-  const float32 = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
-  const uint8 = await OnnxEngine.fromBackbone(loaded, {
+  const float32 = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32, cacheDir: sharedDir });
+  const uint8 = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32,
     cacheDir: freshDir(),
     graphWeights: 'uint8',
   });
@@ -174,6 +186,20 @@ test('stores the backbone as uint8 in a quarter of the bytes, with the same feat
   actual.forEach((features, i) => {
     assert.ok(maxAbsDiff(features, expected[i]) < 1e-4, `photo ${i}`);
   });
+});
+
+test('runs int8 by default, its features pointing where the float ones do', async () => {
+  const float32 = await OnnxEngine.fromBackbone(loaded, { ...FLOAT32, cacheDir: sharedDir });
+  const int8 = await OnnxEngine.fromBackbone(loaded, { cacheDir: sharedDir });
+  const expected = await float32.features(photos);
+  const actual = await int8.features(photos);
+  await float32.dispose();
+  await int8.dispose();
+
+  assert.equal(int8.graphWeights, 'int8');
+  assert.match(path.basename(int8.graph.file as string), /i8\.onnx$/);
+  assert.ok((int8.graph.quantisation?.minCosine ?? 0) >= 0.98);
+  actual.forEach((features, i) => assert.ok(cosine(features, expected[i]) > 0.98, `photo ${i}`));
 });
 
 test('turns intra-op spinning off unless asked, through the session config entry', () => {

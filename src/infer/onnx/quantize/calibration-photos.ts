@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -11,6 +12,17 @@ import { EdgePotholeError } from '../../../util/errors';
  */
 export const CALIBRATION_DIR = path.resolve(__dirname, '..', '..', '..', '..', '..', 'samples');
 
+const PHOTO = /\.(jpe?g|png)$/i;
+
+/** True when `dir` holds at least one photo to calibrate on. */
+export function calibrationPhotosPresent(dir: string = CALIBRATION_DIR): boolean {
+  try {
+    return readdirSync(dir, { recursive: true }).map(String).some((name) => PHOTO.test(name));
+  } catch {
+    return false;
+  }
+}
+
 /** Decodes every photo below `dir` to `size` x `size` RGB, in name order. */
 export async function calibrationFrames(
   size: number,
@@ -19,7 +31,7 @@ export async function calibrationFrames(
   // A missing folder and an empty one get the same answer: put the photos back.
   const names = (await readdir(dir, { recursive: true }).catch(() => []))
     .map(String)
-    .filter((name) => /\.(jpe?g|png)$/i.test(name));
+    .filter((name) => PHOTO.test(name));
   if (names.length === 0) {
     throw new EdgePotholeError(
       'EP_ENGINE_UNAVAILABLE',
