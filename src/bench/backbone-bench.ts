@@ -2,7 +2,7 @@ import os from 'node:os';
 
 import type { LoadedBackbone } from '../infer/backbone';
 import type { InferenceEngine } from '../infer/engine';
-import { OnnxEngine } from '../infer/onnx/onnx-engine';
+import { DEFAULT_GRAPH_WEIGHTS, OnnxEngine } from '../infer/onnx/onnx-engine';
 import type { GraphWeights } from '../infer/onnx/weight-storage';
 import { TfjsEngine } from '../infer/tfjs-engine';
 import { TfjsPoolEngine } from '../infer/tfjs-pool/pool-engine';
@@ -24,6 +24,8 @@ export interface BackboneSetting {
   batch: number;
   /** ONNX Runtime threads busy-wait between operators. */
   spinning?: boolean;
+  /** ONNX Runtime graph: weight storage or int8 arithmetic. */
+  graphWeights?: GraphWeights;
 }
 
 export interface BackboneResult extends BackboneSetting {
@@ -79,17 +81,30 @@ export async function timeEngine(
   return { msPerFrame: summarise(times), framesPerSecond, cpuMsPerFrame, cpu };
 }
 
-/** The ONNX Runtime settings compared: threads, spinning and batch size. */
-export function onnxSettings(quick: boolean, cores = os.availableParallelism()): BackboneSetting[] {
+/**
+ * The ONNX Runtime settings compared: threads, spinning, batch size, then the other of
+ * float32 and int8 arithmetic (`weights` is the graph the engine under test uses).
+ */
+export function onnxSettings(
+  quick: boolean,
+  weights: GraphWeights,
+  cores = os.availableParallelism(),
+): BackboneSetting[] {
   const base = { engine: 'onnxruntime' as const, workers: 1, batch: 1, spinning: false };
-  const settings: BackboneSetting[] = [{ ...base, threads: 1 }, { ...base, threads: cores }];
+  const own = { ...base, graphWeights: weights };
+  const settings: BackboneSetting[] = [{ ...own, threads: 1 }, { ...own, threads: cores }];
   if (quick) return settings;
+
+  const otherWeights: GraphWeights = weights === 'int8' ? 'float32' : 'int8';
+  const other = { ...base, graphWeights: otherWeights };
 
   return [
     ...settings,
-    { ...base, threads: 1, spinning: true },
-    { ...base, threads: cores, spinning: true },
-    { ...base, threads: cores, batch: 4 },
+    { ...own, threads: 1, spinning: true },
+    { ...own, threads: cores, spinning: true },
+    { ...own, threads: cores, batch: 4 },
+    { ...other, threads: 1 },
+    { ...other, threads: cores },
   ];
 }
 
@@ -116,10 +131,11 @@ export async function benchBackbone(
   options: BackboneOptions,
 ): Promise<BackboneResult[]> {
   const results: BackboneResult[] = [];
-  for (const setting of onnxSettings(options.quick)) {
+  const weights = options.graphWeights ?? DEFAULT_GRAPH_WEIGHTS;
+  for (const setting of onnxSettings(options.quick, weights)) {
     const engine = await OnnxEngine.fromBackbone(loaded, {
       threads: setting.threads, spinning: setting.spinning, cacheDir: options.cacheDir,
-      graphWeights: options.graphWeights,
+      graphWeights: setting.graphWeights,
     });
     results.push(await benchSetting(engine, setting, frames, options.frames));
   }

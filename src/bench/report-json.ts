@@ -19,11 +19,13 @@ function engineFigures(report: BenchReport) {
   const engine = report.engine;
   if (!engine) return { single: undefined, configured: undefined };
 
+  const onnx = { engine: engine.engine, batch: 1, spinning: engine.spinning,
+    graphWeights: engine.graphWeights as BackboneResult['graphWeights'] };
   const one = engine.engine === 'onnxruntime'
-    ? { engine: engine.engine, threads: 1, batch: 1, spinning: engine.spinning }
+    ? { ...onnx, threads: 1 }
     : { engine: engine.engine, workers: 1 };
   const configured = engine.engine === 'onnxruntime'
-    ? { engine: engine.engine, threads: engine.threads, batch: 1, spinning: engine.spinning }
+    ? { ...onnx, threads: engine.threads }
     : { engine: engine.engine, workers: engine.workers };
 
   return { single: find(report.backbone, one), configured: find(report.backbone, configured) };

@@ -109,7 +109,8 @@ function retrainBlock(report: BenchReport): string[] {
 function backboneRow(r: BackboneResult, cores: number): string[] {
   const cpuMs = r.cpuMsPerFrame;
 
-  return [r.engine, r.backend, String(r.threads), String(r.workers), String(r.batch),
+  return [r.engine, r.backend, r.graphWeights ?? '-', String(r.threads), String(r.workers),
+    String(r.batch),
     r.spinning === undefined ? '-' : r.spinning ? 'on' : 'off', ms(r.msPerFrame.median),
     ms(r.msPerFrame.p95), r.framesPerSecond.toFixed(2), ms(cpuMs),
     String(idleCeiling(cpuMs, Math.min(cores, r.threads * r.workers))),
@@ -117,8 +118,8 @@ function backboneRow(r: BackboneResult, cores: number): string[] {
 }
 
 function backboneBlock(report: BenchReport): string[] {
-  const header = ['engine', 'backend', 'threads', 'workers', 'batch', 'spin', 'median', 'p95',
-    'frames/s', 'cpu/frame', 'idle f/s', 'others', 'load'];
+  const header = ['engine', 'backend', 'graph', 'threads', 'workers', 'batch', 'spin', 'median',
+    'p95', 'frames/s', 'cpu/frame', 'idle f/s', 'others', 'load'];
   const rows = report.backbone.map((r) => backboneRow(r, report.machine.cores));
 
   return [
