@@ -63,14 +63,17 @@ Training
                                    hours for 4000 steps, see docs/retrain.md
   --seed N                         makes the run repeatable (default 1; not in retrain.py)
   --allow_small_classes            train even with fewer than 20 images in a class
+  --skip_calibration               keep the raw confidences; by default a temperature fitted on
+                                   the validation set makes them match observed accuracy
+                                   (not in retrain.py; see docs/accuracy.md)
 
 Backbone and engine
   --tfhub_module URL               accepted for compatibility only: the backbone is always the
                                    Inception v3 of the npm package nsfwjs (Keras weights, input
                                    [-1, 1]); an inception_v3 URL is accepted with a note, any
                                    other module is refused
-  --backbone_layer NAME            layer pooled into the bottleneck
-                                   (default ${DEFAULT_BOTTLENECK_LAYER})
+  --backbone_layer NAME            layer(s) pooled into the bottleneck, e.g. mixed9 or
+                                   mixed8+mixed9 (default ${DEFAULT_BOTTLENECK_LAYER})
   --engine auto|onnxruntime|tfjs   what computes the bottlenecks (default auto)
   --threads N                      ONNX Runtime threads (default: the number of cores)
   --logging_verbosity LEVEL        DEBUG, INFO, WARN, ERROR or FATAL, any case (default INFO);
@@ -87,7 +90,8 @@ const FLAGS: Record<string, FlagSpec> = Object.fromEntries([
     'validation_batch_size', 'test_batch_size', 'random_crop', 'random_scale',
     'random_brightness', 'seed', 'tfhub_module', 'backbone_layer', 'engine', 'threads',
     'logging_verbosity'].map((name) => [name, { type: 'string' } as FlagSpec]),
-  ...['print_misclassified_test_images', 'flip_left_right', 'allow_small_classes']
+  ...['print_misclassified_test_images', 'flip_left_right', 'allow_small_classes',
+    'skip_calibration']
     .map((name) => [name, { type: 'boolean' } as FlagSpec]),
   ['help', { type: 'boolean', short: 'h' } as FlagSpec],
 ]);
@@ -221,6 +225,7 @@ export function optionsFromFlags(values: ParsedFlags['values']): RetrainOptions 
     printMisclassified: Boolean(values.print_misclassified_test_images),
     seed: numberFlag(values, 'seed', 1, { integer: true }),
     allowSmallClasses: Boolean(values.allow_small_classes),
+    calibrate: !values.skip_calibration,
     distortions: distortionsOf(values),
     ...engineOf(values),
   };

@@ -13,7 +13,8 @@ import { tf } from './tf-backend';
  * road photos far better. The layer is a recorded, configurable choice.
  */
 export const BACKBONE_NAME = 'nsfwjs-inception-v3';
-export const DEFAULT_BOTTLENECK_LAYER = 'mixed9';
+/** Measured best on road photos (docs/accuracy.md): the pools of two blocks side by side. */
+export const DEFAULT_BOTTLENECK_LAYER = 'mixed8+mixed9';
 export const INPUT_SIZE = 299;
 
 export interface BackboneIdentity {

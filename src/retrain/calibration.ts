@@ -1,4 +1,5 @@
 import { softmax, type SoftmaxHead } from '../infer/head';
+import { stageLogger } from '../util/logger';
 import { argmax } from './metrics';
 
 /**
@@ -90,5 +91,56 @@ export function scaleHead(head: SoftmaxHead, temperature: number): SoftmaxHead {
     ...head,
     kernel: head.kernel.map((value) => value / temperature),
     bias: head.bias.map((value) => value / temperature),
+  };
+}
+
+export interface CalibrationRecord {
+  method: 'temperature';
+  /** Logits are divided by this; > 1 means the uncalibrated model was overconfident. */
+  temperature: number;
+  /** Fitted on this many validation photos. */
+  fitted_on: number;
+  /** Expected calibration error on the test set, before and after. */
+  test_ece_before: number;
+  test_ece_after: number;
+  test_reliability_after: ReliabilityBin[];
+}
+
+interface Labelled {
+  vectors: Float32Array[];
+  labels: number[];
+}
+
+function testEce(head: SoftmaxHead, test: Labelled): { ece: number; table: ReliabilityBin[] } {
+  const table = reliabilityTable(test.vectors.map((v) => softmax(logitsOf(head, v))), test.labels);
+
+  return { ece: expectedCalibrationError(table), table };
+}
+
+/**
+ * Fits the temperature on the validation set (never on the test set, which only reports the
+ * result) and returns the calibrated head with a record for metadata.json.
+ */
+export function calibrateHead(head: SoftmaxHead, validation: Labelled, test: Labelled):
+  { head: SoftmaxHead; record: CalibrationRecord } {
+  const temperature = fitTemperature(validation.vectors.map((v) => logitsOf(head, v)),
+    validation.labels);
+  const calibrated = scaleHead(head, temperature);
+  const before = testEce(head, test);
+  const after = testEce(calibrated, test);
+  stageLogger('retrain').info({ temperature: Number(temperature.toFixed(3)),
+    testEceBefore: Number(before.ece.toFixed(4)), testEceAfter: Number(after.ece.toFixed(4)) },
+  'confidence calibrated');
+
+  return {
+    head: calibrated,
+    record: {
+      method: 'temperature',
+      temperature,
+      fitted_on: validation.vectors.length,
+      test_ece_before: before.ece,
+      test_ece_after: after.ece,
+      test_reliability_after: after.table,
+    },
   };
 }

@@ -36,6 +36,8 @@ export interface RetrainOptions extends TrainOptions {
   summariesExplicit?: boolean;
   /** Where intermediate models go (intermediate_<step>/) with intermediateStoreFrequency > 0. */
   intermediateOutputGraphsDir?: string;
+  /** Fit a temperature on the validation set and fold it into the head; default true. */
+  calibrate?: boolean;
   /** retrain.py's distortions; none by default. */
   distortions?: DistortionSettings;
   /** Export the whole network as ONNX here (retrain.py --saved_model_dir); default none. */

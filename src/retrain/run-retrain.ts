@@ -13,7 +13,9 @@ import { BottleneckCache } from './bottleneck-cache';
 import { createBottlenecks, type Bottleneck } from './bottlenecks';
 import { ensureEverySetHasOne, scanDataset, type Dataset, type DatasetImage } from './dataset';
 import { DistortedBatches, type DistortionStats } from './distorted-batches';
-import { buildReport, formatReport, type Report } from './metrics';
+import { calibrateHead, type CalibrationRecord } from './calibration';
+import { buildReport, type Report } from './metrics';
+import { printReport } from './print-report';
 import { writeLabelsFile, writeModelDir } from './model-output';
 import { checkCanExport, exportOnnxModel } from './onnx-export';
 import { reportFiles } from './output-files';
@@ -214,22 +216,6 @@ function metadataOf(dataset: Dataset, engine: InferenceEngine, options: RetrainO
   };
 }
 
-function printReport(report: Report, dataset: Dataset, prepared: Prepared,
-  options: RetrainOptions): void {
-  const out = options.out ?? process.stdout;
-  out.write(`${formatReport(report, dataset.labels, 'test set')}\n`);
-  if (options.printMisclassified) {
-    out.write('\nmisclassified test images:\n');
-    for (const m of report.misclassified) out.write(`  ${m.file}  ${m.label} -> ${m.predicted}\n`);
-  }
-  const unreadable = prepared.skipped.length;
-  const notImages = dataset.notImages.length;
-  if (unreadable + notImages > 0) {
-    out.write(`\n${unreadable + notImages} file(s) skipped: ${unreadable} unreadable image(s), ` +
-      `${notImages} not image(s) (each named in a warning)\n`);
-  }
-  out.write(`\nFinal test accuracy = ${(report.accuracy * 100).toFixed(1)}% (N=${report.count})\n`);
-}
 
 /**
  * retrain.py's workflow: scan and split, cache bottlenecks, train the final layer, report on
@@ -242,14 +228,15 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
   try {
     if (options.savedModelDir) checkCanExport(engine);
     const prepared = await prepare(dataset, engine, options);
-    const trained = await train(prepared, dataset, engine, options);
+    const trained = await calibrated(await train(prepared, dataset, engine, options), prepared,
+      options);
 
     const sizedTest = options.testBatchSize < 0 ? prepared.test
       : prepared.test.slice(0, options.testBatchSize);
     const report = buildReport(sizedTest.map((b) => ({ trueIndex: b.image.labelIndex,
       scores: applyHead(trained.head, b.vector), group: b.image.group, file: b.image.file })),
     dataset.labels);
-    printReport(report, dataset, prepared, options);
+    printReport(report, dataset, prepared.skipped.length, options);
 
     await guarded(options, () => writeOutputs(dataset, engine, options,
       { prepared, trained, report }));
@@ -261,19 +248,34 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
   }
 }
 
+interface Trained {
+  head: SoftmaxHead;
+  curve: EvalRow[];
+  seconds: number;
+  calibration?: CalibrationRecord;
+}
+
+/** Temperature scaling on the validation set (see calibration.ts), unless switched off. */
+function calibrated(trained: Trained, prepared: Prepared, options: RetrainOptions): Trained {
+  if (options.calibrate === false) return trained;
+
+  const { head, record } = calibrateHead(trained.head, prepared.validation, vectorsOf(prepared.test));
+
+  return { ...trained, head, calibration: record };
+}
+
 function guarded<T>(options: RetrainOptions, write: () => Promise<T>): Promise<T> {
   return options.guard ? options.guard.whileWriting(write) : write();
 }
 
 async function writeOutputs(dataset: Dataset, engine: InferenceEngine, options: RetrainOptions,
-  results: { prepared: Prepared; trained: { head: SoftmaxHead; curve: EvalRow[]; seconds: number };
-    report: Report }): Promise<void> {
+  results: { prepared: Prepared; trained: Trained; report: Report }): Promise<void> {
   const { prepared, trained, report } = results;
   const metadata = metadataOf(dataset, engine, options, {
     images: prepared.counts, skipped_images: prepared.skipped.length,
     not_images: dataset.notImages.length, bottleneck_seconds: prepared.bottleneckSeconds,
     train_seconds: trained.seconds, distorted_frames: prepared.distortion?.frames,
-    distortion_seconds: prepared.distortion?.seconds,
+    distortion_seconds: prepared.distortion?.seconds, calibration: trained.calibration,
   });
   metadata.test_accuracy = report.accuracy;
   metadata.test_report = report;
