@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { normalizeBatch } from '../../preprocess/normalize';
 import { EdgePotholeError } from '../../util/errors';
 import { stageLogger } from '../../util/logger';
-import { loadBackbone, type LoadedBackbone } from '../backbone';
+import { loadBackbone, type BackboneIdentity, type LoadedBackbone } from '../backbone';
 import type { EngineOptions, InferenceEngine } from '../engine';
 import { assertFrameSizes } from '../frame-check';
 import type { SoftmaxHead } from '../head';
@@ -13,6 +13,7 @@ import { initTensorflow } from '../tf-backend';
 import { prepareGraph, type GraphCacheOptions, type PreparedGraph } from './graph-cache';
 import { FEATURES_NAME, INPUT_NAME, SCORES_NAME } from './graph-export';
 import { CALIBRATION_DIR, calibrationPhotosPresent } from './quantize/calibration-photos';
+import { int8Identity } from './quantize/int8-identity';
 import { checkGraphWeights, type GraphWeights } from './weight-storage';
 
 /**
@@ -151,8 +152,9 @@ export class OnnxEngine implements InferenceEngine {
     return new OnnxEngine(threads, loaded, ownsBackbone, cache, options.head, graph);
   }
 
-  get backbone() {
-    return this.loaded.identity;
+  /** The backbone as this graph computes it: int8 graphs have their own fingerprint. */
+  get backbone(): BackboneIdentity {
+    return this.graphWeights === 'int8' ? int8Identity(this.loaded.identity) : this.loaded.identity;
   }
 
   /** The graph's weights and arithmetic: float32, uint8, float16 or int8. */

@@ -197,6 +197,9 @@ test('runs int8 by default, its features pointing where the float ones do', asyn
   await int8.dispose();
 
   assert.equal(int8.graphWeights, 'int8');
+  assert.notEqual(int8.backbone.fingerprint, float32.backbone.fingerprint, 'own fingerprint');
+  assert.deepEqual({ ...int8.backbone, fingerprint: '', arithmetic: undefined },
+    { ...float32.backbone, fingerprint: '', arithmetic: undefined });
   assert.match(path.basename(int8.graph.file as string), /i8\.onnx$/);
   assert.ok((int8.graph.quantisation?.minCosine ?? 0) >= 0.98);
   actual.forEach((features, i) => assert.ok(cosine(features, expected[i]) > 0.98, `photo ${i}`));
