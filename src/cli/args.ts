@@ -28,6 +28,18 @@ function snakeCaseFlag(token: string): string {
   return `--${name.slice(2).replace(/-/g, '_')}${rest}`;
 }
 
+/** parseArgs names the flag as normalised; show it as the user typed it (`--output-grpah`). */
+function asTyped(message: string, typed: string[], normalised: string[]): string {
+  let result = message;
+  normalised.forEach((token, i) => {
+    const name = token.split('=')[0];
+    const typedName = typed[i].split('=')[0];
+    if (name !== typedName) result = result.split(name).join(typedName);
+  });
+
+  return result;
+}
+
 /** Parses flags strictly: an unknown flag or a missing value is a usage error naming it. */
 export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, usage: string): ParsedFlags {
   const endOfFlags = argv.indexOf('--');
@@ -42,7 +54,8 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, usag
 
     return { values: values as ParsedFlags['values'], positionals };
   } catch (err) {
-    throw new EdgePotholeError('EP_USAGE', `${(err as Error).message}\n\n${usage}`, { cause: err });
+    throw new EdgePotholeError('EP_USAGE', `${asTyped((err as Error).message, argv, normalised)}` +
+      `\n\n${usage}`, { cause: err });
   }
 }
 

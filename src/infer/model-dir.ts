@@ -52,14 +52,14 @@ function invalidModel(dir: string, problem: string, cause?: unknown): EdgePothol
 }
 
 /** The head as a one-layer tfjs model, so the files are what tfjs users expect. */
-async function headArtifacts(head: SoftmaxHead): Promise<tf.io.ModelArtifacts> {
+async function headArtifacts(head: SoftmaxHead, layerName: string): Promise<tf.io.ModelArtifacts> {
   const model = tf.sequential({
     layers: [
       tf.layers.dense({
         inputShape: [head.featureLength],
         units: head.classes,
         activation: 'softmax',
-        name: 'final_result',
+        name: layerName,
       }),
     ],
   });
@@ -98,8 +98,9 @@ export async function saveModelDir(
   head: SoftmaxHead,
   metadata: ModelMetadata,
   extraFiles: Record<string, string | Uint8Array> = {},
+  outputLayerName = 'final_result',
 ): Promise<void> {
-  const artifacts = await headArtifacts(head);
+  const artifacts = await headArtifacts(head, outputLayerName);
   const staging = temporarySibling(dir);
   await mkdir(staging, { recursive: true });
 
@@ -126,7 +127,11 @@ export async function saveModelDir(
   }
 }
 
-async function replaceDirectory(staging: string, dir: string): Promise<void> {
+/**
+ * Moves a complete staging directory to `dir`, replacing what is there. For a moment `dir`
+ * does not exist, but it is never half-written.
+ */
+export async function replaceDirectory(staging: string, dir: string): Promise<void> {
   if (!existsSync(dir)) {
     await mkdir(path.dirname(dir), { recursive: true });
     await rename(staging, dir);

@@ -3,9 +3,9 @@ import path from 'node:path';
 
 import type { InferenceEngine } from '../infer/engine';
 import type { SoftmaxHead } from '../infer/head';
+import { replaceDirectory } from '../infer/model-dir';
 import { EdgePotholeError } from '../util/errors';
 import { temporarySibling } from '../util/fs-atomic';
-import { replaceDirectory } from './model-output';
 
 /**
  * retrain.py's --saved_model_dir exports a TensorFlow SavedModel: the whole network, image

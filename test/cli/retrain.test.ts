@@ -268,3 +268,11 @@ async function waitForCacheFiles(dir: string, count: number): Promise<number> {
 
   return assert.fail(`no bottleneck cached in ${dir} after 120 s`);
 }
+
+test('names an unknown kebab-case flag as it was typed', async () => {
+  const result = await runCli(['retrain', '--output-grpah', 'x']);
+
+  assert.equal(result.code, 64);
+  assert.match(result.stderr, /Unknown option '--output-grpah'/);
+  assert.doesNotMatch(result.stderr, /output_grpah/);
+});
