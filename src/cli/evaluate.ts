@@ -90,9 +90,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const engine = await createEngine({ engine: stringFlag(values, 'engine', 'auto') as EngineChoice,
     layer: model.metadata.backbone.layer });
-  const cache = new BottleneckCache(
+  const cache = BottleneckCache.forEngine(
     stringFlag(values, 'bottleneck_dir', path.join(defaultCacheDir(), 'bottlenecks')) as string,
-    engine.backbone.fingerprint, engine.backbone.featureLength);
+    engine);
   const created = await createBottlenecks(images, engine, cache);
   await engine.dispose();
 

@@ -12,6 +12,7 @@ import {
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import type { InferenceEngine } from '../infer/engine';
 import { temporarySibling, writeFileAtomic } from '../util/fs-atomic';
 
 /**
@@ -27,8 +28,23 @@ export class BottleneckCache {
     rootDir: string,
     backboneFingerprint: string,
     private readonly featureLength: number,
+    /** How the features were computed (`float32`, `int8`...); part of the directory name. */
+    numerics = '',
   ) {
-    this.dir = path.join(rootDir, backboneFingerprint.slice(0, 16));
+    const numericsSuffix = numerics ? `-${numerics}` : '';
+    this.dir = path.join(rootDir, `${backboneFingerprint.slice(0, 16)}${numericsSuffix}`);
+  }
+
+  /**
+   * The cache for what `engine` computes. The key adds the engine's numerics to the backbone
+   * fingerprint: features from the int8 graph differ slightly from float32 ones, and a head
+   * must be trained and reported on one kind, not a mix of both.
+   */
+  static forEngine(rootDir: string, engine: InferenceEngine): BottleneckCache {
+    const numerics = (engine as { graphWeights?: string }).graphWeights ?? 'float32';
+
+    return new BottleneckCache(rootDir, engine.backbone.fingerprint, engine.backbone.featureLength,
+      numerics);
   }
 
   static contentHash(data: Buffer): string {

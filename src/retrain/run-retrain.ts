@@ -77,8 +77,7 @@ async function scan(options: RetrainOptions): Promise<Dataset> {
 /** Bottlenecks from the cache, computed and cached when missing. */
 async function cachedBottlenecks(images: DatasetImage[], engine: InferenceEngine,
   options: RetrainOptions) {
-  const cache = new BottleneckCache(options.bottleneckDir, engine.backbone.fingerprint,
-    engine.backbone.featureLength);
+  const cache = BottleneckCache.forEngine(options.bottleneckDir, engine);
   const created = await createBottlenecks(images, engine, cache);
   stageLogger('retrain').info({ fromCache: created.fromCache, computed: created.computed,
     skipped: created.skipped.length, seconds: Number(created.seconds.toFixed(1)),

@@ -162,3 +162,17 @@ test('reads and caches photos named with spaces, NFC and NFD accents and CJK', a
   assert.deepEqual(found.sort(), [...names].sort());
   assert.deepEqual(byFile(warm.bottlenecks), byFile(cold.bottlenecks));
 });
+
+test('keeps features of different numerics apart: an int8 graph does not reuse float32 vectors',
+  async () => {
+    const engine = new PixelEngine();
+    const root = path.join(tmp, 'numerics');
+    const asFloat = BottleneckCache.forEngine(root, engine);
+    const asInt8 = BottleneckCache.forEngine(root,
+      Object.assign(Object.create(engine) as PixelEngine, { graphWeights: 'int8' }));
+    const hash = BottleneckCache.contentHash(Buffer.from('one photo'));
+
+    await asFloat.put(hash, new Float32Array(12).fill(0.5));
+    assert.equal((await asFloat.get(hash))?.[0], 0.5);
+    assert.equal(await asInt8.get(hash), undefined);
+  });
