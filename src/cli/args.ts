@@ -41,9 +41,15 @@ function asTyped(message: string, typed: string[], normalised: string[]): string
 }
 
 /** Parses flags strictly: an unknown flag or a missing value is a usage error naming it. */
-export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, usage: string): ParsedFlags {
+export function parseFlags(
+  argv: string[],
+  specs: Record<string, FlagSpec>,
+  usage: string,
+): ParsedFlags {
   const endOfFlags = argv.indexOf('--');
-  const normalised = argv.map((token, i) => (endOfFlags >= 0 && i > endOfFlags ? token : snakeCaseFlag(token)));
+  const normalised = argv.map((token, i) =>
+    endOfFlags >= 0 && i > endOfFlags ? token : snakeCaseFlag(token),
+  );
   try {
     const { values, positionals } = parseArgs({
       args: normalised,
@@ -54,8 +60,11 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, usag
 
     return { values: values as ParsedFlags['values'], positionals };
   } catch (err) {
-    throw new EdgePotholeError('EP_USAGE', `${asTyped((err as Error).message, argv, normalised)}` +
-      `\n\n${usage}`, { cause: err });
+    throw new EdgePotholeError(
+      'EP_USAGE',
+      `${asTyped((err as Error).message, argv, normalised)}` + `\n\n${usage}`,
+      { cause: err },
+    );
   }
 }
 
@@ -70,13 +79,21 @@ export function numberFlag(
   if (raw === undefined) return fallback;
 
   const value = Number(raw);
-  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) ||
+  const bad =
+    typeof raw !== 'string' ||
+    raw.trim() === '' ||
+    !Number.isFinite(value) ||
     (range.integer && !Number.isInteger(value)) ||
-    (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max);
+    (range.min !== undefined && value < range.min) ||
+    (range.max !== undefined && value > range.max);
   if (bad) {
-    const expected = [range.integer ? 'an integer' : 'a number',
-      range.min !== undefined ? `>= ${range.min}` : '', range.max !== undefined ? `<= ${range.max}` : '']
-      .filter(Boolean).join(' ');
+    const expected = [
+      range.integer ? 'an integer' : 'a number',
+      range.min !== undefined ? `>= ${range.min}` : '',
+      range.max !== undefined ? `<= ${range.max}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
     throw new EdgePotholeError('EP_USAGE', `--${name} must be ${expected}, got "${String(raw)}"`);
   }
 
@@ -84,7 +101,11 @@ export function numberFlag(
 }
 
 /** A string flag or its default. */
-export function stringFlag(values: ParsedFlags['values'], name: string, fallback?: string): string | undefined {
+export function stringFlag(
+  values: ParsedFlags['values'],
+  name: string,
+  fallback?: string,
+): string | undefined {
   const raw = values[name];
 
   return typeof raw === 'string' ? raw : fallback;

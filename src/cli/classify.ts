@@ -67,11 +67,14 @@ async function expandInputs(inputs: string[]): Promise<string[]> {
     }
 
     const names = (await readdir(input, { recursive: true })).map(String).sort();
+    const before = files.length;
     for (const name of names) {
       const full = path.join(input, name);
       const hidden = name.split(path.sep).some((part) => part.startsWith('.'));
       if (!hidden && (await stat(full)).isFile()) files.push(full);
     }
+    // "0 of 0 classified" with exit 0 would read as success.
+    if (files.length === before) throw usageError(`folder ${input} contains no files to classify`);
   }
 
   return files;

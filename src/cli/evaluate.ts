@@ -54,8 +54,11 @@ function modelIndexOf(images: DatasetImage[], modelLabels: string[], imageDir: s
   return images.map((image) => {
     const index = modelLabels.indexOf(image.label);
     if (index < 0) {
-      throw new EdgePotholeError('EP_DATASET_INVALID', `folder ${path.join(imageDir, image.label)} ` +
-        `is not a label of the model (${modelLabels.join(', ')}); rename it or remove it`);
+      throw new EdgePotholeError(
+        'EP_DATASET_INVALID',
+        `folder ${path.join(imageDir, image.label)} ` +
+          `is not a label of the model (${modelLabels.join(', ')}); rename it or remove it`,
+      );
     }
 
     return index;
@@ -75,7 +78,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!modelDir) throw usageError('--model is required');
   if (positionals.length !== 1) throw usageError('give exactly one IMAGE_DIR');
   const set = stringFlag(values, 'set', 'all') as string;
-  if (!SETS.includes(set)) throw usageError(`--set must be one of ${SETS.join(', ')}, got "${set}"`);
+  if (!SETS.includes(set))
+    throw usageError(`--set must be one of ${SETS.join(', ')}, got "${set}"`);
 
   const imageDir = positionals[0];
   const dataset = await scanDataset(imageDir, {
@@ -88,23 +92,35 @@ export async function run(argv: string[]): Promise<number> {
   const trueIndex = modelIndexOf(images, model.labels, imageDir);
   const truth = new Map(images.map((image, i) => [image, trueIndex[i]]));
 
-  const engine = await createEngine({ engine: stringFlag(values, 'engine', 'auto') as EngineChoice,
-    layer: model.metadata.backbone.layer });
+  const engine = await createEngine({
+    engine: stringFlag(values, 'engine', 'auto') as EngineChoice,
+    layer: model.metadata.backbone.layer,
+  });
   const cache = BottleneckCache.forEngine(
     stringFlag(values, 'bottleneck_dir', path.join(defaultCacheDir(), 'bottlenecks')) as string,
-    engine);
+    engine,
+  );
   const created = await createBottlenecks(images, engine, cache);
   await engine.dispose();
 
-  const report = buildReport(created.bottlenecks.map((b) => ({
-    trueIndex: truth.get(b.image) as number, scores: applyHead(model.head, b.vector),
-    group: b.image.group, file: b.image.file,
-  })), model.labels, stringFlag(values, 'positive_label', 'pothole'));
+  const report = buildReport(
+    created.bottlenecks.map((b) => ({
+      trueIndex: truth.get(b.image) as number,
+      scores: applyHead(model.head, b.vector),
+      group: b.image.group,
+      file: b.image.file,
+    })),
+    model.labels,
+    stringFlag(values, 'positive_label', 'pothole'),
+  );
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ model: model.ref, set, skipped: created.skipped, report })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ model: model.ref, set, skipped: created.skipped, report })}\n`,
+    );
   } else {
     process.stdout.write(`${formatReport(report, model.labels, `${imageDir} (${set})`)}\n`);
-    if (created.skipped.length > 0) process.stdout.write(`\n${created.skipped.length} unreadable images skipped\n`);
+    if (created.skipped.length > 0)
+      process.stdout.write(`\n${created.skipped.length} unreadable images skipped\n`);
   }
 
   return 0;

@@ -13,22 +13,42 @@ interface Subcommand {
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   run: { summary: 'run the daemon: camera -> model -> MQTT', load: () => require('./run') },
-  classify: { summary: 'classify image files (like label_image.py)', load: () => require('./classify') },
-  retrain: { summary: 'train the final layer on a folder per class', load: () => require('./retrain') },
+  classify: {
+    summary: 'classify image files (like label_image.py)',
+    load: () => require('./classify'),
+  },
+  retrain: {
+    summary: 'train the final layer on a folder per class',
+    load: () => require('./retrain'),
+  },
   watch: { summary: 'print the MQTT messages of edge-pothole', load: () => require('./watch') },
-  evaluate: { summary: 'report a model\'s accuracy on a labelled folder', load: () => require('./evaluate') },
+  evaluate: {
+    summary: "report a model's accuracy on a labelled folder",
+    load: () => require('./evaluate'),
+  },
   bench: { summary: 'measure inference and pipeline speed', load: () => require('./bench') },
-  config: { summary: 'print or check the effective configuration', load: () => require('./config') },
+  config: {
+    summary: 'print or check the effective configuration',
+    load: () => require('./config'),
+  },
 };
 
 /** sysexits.h: 64 = bad command line, 78 = bad configuration; anything else is 1. */
 const EXIT_CODES: Partial<Record<string, number>> = { EP_USAGE: 64, EP_CONFIG_INVALID: 78 };
 
 function usage(): string {
-  const lines = Object.entries(SUBCOMMANDS).map(([name, cmd]) => `  ${name.padEnd(10)} ${cmd.summary}`);
+  const lines = Object.entries(SUBCOMMANDS).map(
+    ([name, cmd]) => `  ${name.padEnd(10)} ${cmd.summary}`,
+  );
 
-  return ['usage: edge-pothole <command> [options]', '', 'commands:', ...lines, '',
-    'edge-pothole <command> --help shows the options of a command.'].join('\n');
+  return [
+    'usage: edge-pothole <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'edge-pothole <command> --help shows the options of a command.',
+  ].join('\n');
 }
 
 /** Entry point of the `edge-pothole` binary; resolves to the process exit code. */

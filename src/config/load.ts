@@ -75,13 +75,28 @@ export function configFlags(): Record<string, 'string' | 'boolean'> {
   return flags;
 }
 
+/**
+ * EDGE_POTHOLE_* variables read outside the schema: logging, the graph cache, the test suite's
+ * broker choice. Anything else with the prefix is a typo (EDGE_POTHOLE_TRESHOLD) that would
+ * otherwise be ignored in silence.
+ */
+const OTHER_ENV = new Set(['EDGE_POTHOLE_LOG_LEVEL', 'EDGE_POTHOLE_CACHE_DIR',
+  'EDGE_POTHOLE_TEST_BROKER']);
+
 /** An empty env var is a mistake (a unit file's `Environment=X=`), not "true" or "0". */
-function rejectEmptyEnv(env: NodeJS.ProcessEnv): void {
-  const empty = leaves(schema).map(([, leaf]) => leaf.env)
-    .filter((name): name is string => name !== undefined && env[name] === '');
+function rejectBadEnv(env: NodeJS.ProcessEnv): void {
+  const known = new Set(leaves(schema).map(([, leaf]) => leaf.env).filter(Boolean));
+  const empty = [...known].filter((name) => env[name as string] === '');
   if (empty.length > 0) {
     throw invalid(`invalid configuration: environment variable ${empty.join(', ')} is set ` +
       'but empty; unset it or give it a value');
+  }
+
+  const unknown = Object.keys(env)
+    .filter((name) => name.startsWith('EDGE_POTHOLE_') && !known.has(name) && !OTHER_ENV.has(name));
+  if (unknown.length > 0) {
+    throw invalid(`invalid configuration: unknown environment variable ${unknown.join(', ')}; ` +
+      'docs/daemon.md lists every EDGE_POTHOLE_* variable');
   }
 }
 
@@ -100,7 +115,7 @@ function deepFreeze<T>(value: T): T {
  */
 export function loadConfig(options: LoadOptions = {}): Readonly<EdgePotholeConfig> {
   const env = options.env ?? process.env;
-  rejectEmptyEnv(env);
+  rejectBadEnv(env);
 
   const args = Object.entries(options.flags ?? {})
     .flatMap(([name, value]) => [`--${name}`, String(value)]);
@@ -151,6 +166,8 @@ function checkCombinations(config: EdgePotholeConfig, file: string | undefined):
 export function maskSecrets(config: Readonly<EdgePotholeConfig>): EdgePotholeConfig {
   const copy = JSON.parse(JSON.stringify(config)) as EdgePotholeConfig;
   if (copy.mqtt.password) copy.mqtt.password = '********';
+  // A password can also ride in the broker URL (mqtt://user:secret@host).
+  copy.mqtt.url = copy.mqtt.url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, '$1:********@');
 
   return copy;
 }

@@ -31,7 +31,9 @@ export function softmax(logits: Float32Array): Float32Array {
 /** Applies the head to one feature vector and returns the class probabilities. */
 export function applyHead(head: SoftmaxHead, features: Float32Array): Float32Array {
   if (features.length !== head.featureLength) {
-    throw new Error(`features have ${features.length} values, the head expects ${head.featureLength}`);
+    throw new Error(
+      `features have ${features.length} values, the head expects ${head.featureLength}`,
+    );
   }
 
   const logits = new Float32Array(head.classes);

@@ -115,7 +115,8 @@ export async function saveModelDir(
     await writeFile(path.join(staging, MODEL_FILES.topology), JSON.stringify(topology));
     await writeFile(path.join(staging, MODEL_FILES.weights), weightBytes(artifacts));
     await writeFile(path.join(staging, MODEL_FILES.labels), `${metadata.labels.join('\n')}\n`);
-    await writeFile(path.join(staging, MODEL_FILES.metadata), `${JSON.stringify(metadata, null, 2)}\n`);
+    const metadataText = `${JSON.stringify(metadata, null, 2)}\n`;
+    await writeFile(path.join(staging, MODEL_FILES.metadata), metadataText);
     for (const [name, content] of Object.entries(extraFiles)) {
       await writeFile(path.join(staging, name), content);
     }
@@ -165,9 +166,14 @@ function parseLabels(text: string): string[] {
   return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
 }
 
+/** The parts of model.json that loading the head reads. */
+interface LayersModelJson {
+  modelTopology: unknown;
+  weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>;
+}
+
 async function readHead(dir: string): Promise<{ head: SoftmaxHead; sha256: string }> {
-  const topology = await readJson<{ modelTopology: unknown; weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> }>(
-    dir, MODEL_FILES.topology);
+  const topology = await readJson<LayersModelJson>(dir, MODEL_FILES.topology);
   let bytes: Buffer;
   try {
     bytes = await readFile(path.join(dir, MODEL_FILES.weights));
@@ -195,10 +201,15 @@ async function readHead(dir: string): Promise<{ head: SoftmaxHead; sha256: strin
   const head: SoftmaxHead = {
     featureLength: kernel.shape[0],
     classes: kernel.shape[1],
-    kernel: kernel.dataSync() as Float32Array,
-    bias: bias.dataSync() as Float32Array,
+    kernel: Float32Array.from(kernel.dataSync()),
+    bias: Float32Array.from(bias.dataSync()),
   };
   model.dispose();
+  // A corrupt weights.bin of the right size loads fine and then scores NaN on every frame:
+  // a daemon that never reports a pothole, in silence. Refuse it here.
+  if (![...head.kernel, ...head.bias].every(Number.isFinite)) {
+    throw invalidModel(dir, `${MODEL_FILES.weights} contains NaN or infinite weights (corrupt file)`);
+  }
 
   return { head, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

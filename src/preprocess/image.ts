@@ -21,7 +21,12 @@ export interface RegionOfInterest {
   height: number;
 }
 
-export const WHOLE_FRAME: RegionOfInterest = Object.freeze({ left: 0, top: 0, width: 1, height: 1 });
+export const WHOLE_FRAME: RegionOfInterest = Object.freeze({
+  left: 0,
+  top: 0,
+  width: 1,
+  height: 1,
+});
 
 /** The region of interest cut into `columns` x `rows` equal tiles, each one network input. */
 export interface TileGrid {
@@ -60,9 +65,14 @@ export function validateRoi(roi: RegionOfInterest): void {
   if (problems.length === 0 && (roi.width === 0 || roi.height === 0)) {
     problems.push('width and height must be greater than 0');
   }
-  if (problems.length === 0 && (roi.left + roi.width > 1 + 1e-9 || roi.top + roi.height > 1 + 1e-9)) {
-    problems.push(`left + width and top + height must be <= 1, got ${roi.left + roi.width} and ` +
-      `${roi.top + roi.height}`);
+  if (
+    problems.length === 0 &&
+    (roi.left + roi.width > 1 + 1e-9 || roi.top + roi.height > 1 + 1e-9)
+  ) {
+    problems.push(
+      `left + width and top + height must be <= 1, got ${roi.left + roi.width} and ` +
+        `${roi.top + roi.height}`,
+    );
   }
   if (problems.length > 0) {
     throw new EdgePotholeError('EP_CONFIG_INVALID', `preprocess.roi: ${problems.join('; ')}`);
@@ -70,8 +80,12 @@ export function validateRoi(roi: RegionOfInterest): void {
 }
 
 /** Pixel boxes of the tiles of `roi` in a `width` x `height` frame, row by row. */
-export function tileBoxes(roi: RegionOfInterest, tiles: TileGrid, width: number, height: number):
-  sharp.Region[] {
+export function tileBoxes(
+  roi: RegionOfInterest,
+  tiles: TileGrid,
+  width: number,
+  height: number,
+): sharp.Region[] {
   const boxes: sharp.Region[] = [];
   const x0 = roi.left * width;
   const y0 = roi.top * height;
@@ -83,7 +97,12 @@ export function tileBoxes(roi: RegionOfInterest, tiles: TileGrid, width: number,
       const top = Math.min(height - 1, Math.round(y0 + row * tileHeight));
       const right = Math.min(width, Math.round(x0 + (column + 1) * tileWidth));
       const bottom = Math.min(height, Math.round(y0 + (row + 1) * tileHeight));
-      boxes.push({ left, top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) });
+      boxes.push({
+        left,
+        top,
+        width: Math.max(1, right - left),
+        height: Math.max(1, bottom - top),
+      });
     }
   }
 
@@ -93,8 +112,11 @@ export function tileBoxes(roi: RegionOfInterest, tiles: TileGrid, width: number,
 function validateTiles(tiles: TileGrid): void {
   for (const field of ['columns', 'rows'] as const) {
     if (!Number.isInteger(tiles[field]) || tiles[field] < 1 || tiles[field] > 8) {
-      throw new EdgePotholeError('EP_CONFIG_INVALID',
-        `preprocess.tiles.${field} must be a whole number from 1 to 8, got ${JSON.stringify(tiles[field])}`);
+      throw new EdgePotholeError(
+        'EP_CONFIG_INVALID',
+        `preprocess.tiles.${field} must be a whole number from 1 to 8, ` +
+          `got ${JSON.stringify(tiles[field])}`,
+      );
     }
   }
 }
@@ -132,16 +154,22 @@ export async function prepareTiles(
 
   try {
     // failOn 'error' rejects truncated and corrupt data instead of returning grey pixels.
-    const decoded = sharp(data, { failOn: 'error' }).rotate().flatten({ background: '#000000' })
+    const decoded = sharp(data, { failOn: 'error' })
+      .rotate()
+      .flatten({ background: '#000000' })
       .toColourspace('srgb');
-    if (roi === WHOLE_FRAME && tiles.columns * tiles.rows === 1) return [await toModelInput(decoded, size)];
+    if (roi === WHOLE_FRAME && tiles.columns * tiles.rows === 1)
+      return [await toModelInput(decoded, size)];
 
     // Raw pixels between decode and crop avoid a lossy re-encode; boxes are in upright pixels.
     const upright = await decoded.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const { width, height, channels } = upright.info;
 
-    return await Promise.all(tileBoxes(roi, tiles, width, height).map((box) =>
-      toModelInput(sharp(upright.data, { raw: { width, height, channels } }).extract(box), size)));
+    return await Promise.all(
+      tileBoxes(roi, tiles, width, height).map((box) =>
+        toModelInput(sharp(upright.data, { raw: { width, height, channels } }).extract(box), size),
+      ),
+    );
   } catch (err) {
     throw unreadable(name, (err as Error).message, err);
   }
@@ -166,12 +194,18 @@ export async function prepareImage(
 }
 
 /** Reads and prepares an image file; errors name the path. */
-export async function prepareImageFile(file: string, options?: PrepareOptions): Promise<ModelInput> {
+export async function prepareImageFile(
+  file: string,
+  options?: PrepareOptions,
+): Promise<ModelInput> {
   let data: Buffer;
   try {
     data = await readFile(file);
   } catch (err) {
-    throw unreadable(file, (err as NodeJS.ErrnoException).code ?? String(err), err);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder'
+      : code ?? String(err);
+    throw unreadable(file, reason, err);
   }
 
   return prepareImage(data, file, options);

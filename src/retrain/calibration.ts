@@ -29,9 +29,18 @@ export function logitsOf(head: SoftmaxHead, features: Float32Array): Float32Arra
 }
 
 /** Reliability table over `bins` equal confidence ranges of the winning class. */
-export function reliabilityTable(scores: ArrayLike<number>[], labels: number[], bins = 10): ReliabilityBin[] {
-  const table = Array.from({ length: bins }, (_, i) => ({ from: i / bins, to: (i + 1) / bins, count: 0,
-    confidenceSum: 0, correct: 0 }));
+export function reliabilityTable(
+  scores: ArrayLike<number>[],
+  labels: number[],
+  bins = 10,
+): ReliabilityBin[] {
+  const table = Array.from({ length: bins }, (_, i) => ({
+    from: i / bins,
+    to: (i + 1) / bins,
+    count: 0,
+    confidenceSum: 0,
+    correct: 0,
+  }));
   scores.forEach((score, i) => {
     const predicted = argmax(score);
     const bin = table[Math.min(bins - 1, Math.floor(score[predicted] * bins))];
@@ -40,8 +49,13 @@ export function reliabilityTable(scores: ArrayLike<number>[], labels: number[], 
     if (predicted === labels[i]) bin.correct += 1;
   });
 
-  return table.map(({ from, to, count, confidenceSum, correct }) => ({ from, to, count,
-    meanConfidence: count ? confidenceSum / count : 0, accuracy: count ? correct / count : 0 }));
+  return table.map(({ from, to, count, confidenceSum, correct }) => ({
+    from,
+    to,
+    count,
+    meanConfidence: count ? confidenceSum / count : 0,
+    accuracy: count ? correct / count : 0,
+  }));
 }
 
 /** Expected calibration error: the count-weighted gap between confidence and accuracy. */
@@ -49,10 +63,17 @@ export function expectedCalibrationError(table: ReliabilityBin[]): number {
   const total = table.reduce((sum, bin) => sum + bin.count, 0);
   if (total === 0) return 0;
 
-  return table.reduce((sum, bin) => sum + bin.count * Math.abs(bin.meanConfidence - bin.accuracy), 0) / total;
+  return (
+    table.reduce((sum, bin) => sum + bin.count * Math.abs(bin.meanConfidence - bin.accuracy), 0) /
+    total
+  );
 }
 
-function meanNegativeLogLikelihood(logits: Float32Array[], labels: number[], temperature: number): number {
+function meanNegativeLogLikelihood(
+  logits: Float32Array[],
+  labels: number[],
+  temperature: number,
+): number {
   let sum = 0;
   logits.forEach((row, i) => {
     const probabilities = softmax(row.map((value) => value / temperature));
@@ -75,7 +96,10 @@ export function fitTemperature(logits: Float32Array[], labels: number[]): number
   for (let i = 0; i < 60; i++) {
     const a = high - ratio * (high - low);
     const b = low + ratio * (high - low);
-    if (meanNegativeLogLikelihood(logits, labels, Math.exp(a)) <= meanNegativeLogLikelihood(logits, labels, Math.exp(b))) {
+    if (
+      meanNegativeLogLikelihood(logits, labels, Math.exp(a)) <=
+      meanNegativeLogLikelihood(logits, labels, Math.exp(b))
+    ) {
       high = b;
     } else {
       low = a;
@@ -112,7 +136,10 @@ interface Labelled {
 }
 
 function testEce(head: SoftmaxHead, test: Labelled): { ece: number; table: ReliabilityBin[] } {
-  const table = reliabilityTable(test.vectors.map((v) => softmax(logitsOf(head, v))), test.labels);
+  const table = reliabilityTable(
+    test.vectors.map((v) => softmax(logitsOf(head, v))),
+    test.labels,
+  );
 
   return { ece: expectedCalibrationError(table), table };
 }
@@ -121,16 +148,26 @@ function testEce(head: SoftmaxHead, test: Labelled): { ece: number; table: Relia
  * Fits the temperature on the validation set (never on the test set, which only reports the
  * result) and returns the calibrated head with a record for metadata.json.
  */
-export function calibrateHead(head: SoftmaxHead, validation: Labelled, test: Labelled):
-  { head: SoftmaxHead; record: CalibrationRecord } {
-  const temperature = fitTemperature(validation.vectors.map((v) => logitsOf(head, v)),
-    validation.labels);
+export function calibrateHead(
+  head: SoftmaxHead,
+  validation: Labelled,
+  test: Labelled,
+): { head: SoftmaxHead; record: CalibrationRecord } {
+  const temperature = fitTemperature(
+    validation.vectors.map((v) => logitsOf(head, v)),
+    validation.labels,
+  );
   const calibrated = scaleHead(head, temperature);
   const before = testEce(head, test);
   const after = testEce(calibrated, test);
-  stageLogger('retrain').info({ temperature: Number(temperature.toFixed(3)),
-    testEceBefore: Number(before.ece.toFixed(4)), testEceAfter: Number(after.ece.toFixed(4)) },
-  'confidence calibrated');
+  stageLogger('retrain').info(
+    {
+      temperature: Number(temperature.toFixed(3)),
+      testEceBefore: Number(before.ece.toFixed(4)),
+      testEceAfter: Number(after.ece.toFixed(4)),
+    },
+    'confidence calibrated',
+  );
 
   return {
     head: calibrated,

@@ -258,7 +258,8 @@ interface Trained {
 function calibrated(trained: Trained, prepared: Prepared, options: RetrainOptions): Trained {
   if (options.calibrate === false) return trained;
 
-  const { head, record } = calibrateHead(trained.head, prepared.validation, vectorsOf(prepared.test));
+  const test = vectorsOf(prepared.test);
+  const { head, record } = calibrateHead(trained.head, prepared.validation, test);
 
   return { ...trained, head, calibration: record };
 }

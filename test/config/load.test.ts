@@ -243,6 +243,16 @@ describe('loadConfig', () => {
     );
   });
 
+  test('rejects a misspelt EDGE_POTHOLE_ variable instead of ignoring it', async () => {
+    const file = await configFile({});
+
+    assertConfigInvalid(
+      () => loadConfig({ file, env: { EDGE_POTHOLE_TRESHOLD: '0.9' } }),
+      'invalid configuration: unknown environment variable EDGE_POTHOLE_TRESHOLD; ' +
+        'docs/daemon.md lists every EDGE_POTHOLE_* variable',
+    );
+  });
+
   test('rejects an env var that is set but empty, naming the variable', async () => {
     const file = await configFile({});
 
@@ -288,6 +298,15 @@ describe('loadConfig', () => {
 });
 
 describe('maskSecrets', () => {
+  test('hides a password written into the broker URL', async () => {
+    const config = loadConfig({
+      file: await configFile({ mqtt: { url: 'mqtt://fleet:s3cret@127.0.0.1:8883' } }),
+      env: {},
+    });
+
+    assert.equal(maskSecrets(config).mqtt.url, 'mqtt://fleet:********@127.0.0.1:8883');
+  });
+
   test('hides the broker password and leaves everything else and the original alone', async () => {
     const config = loadConfig({
       file: await configFile({}),

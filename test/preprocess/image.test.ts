@@ -246,19 +246,19 @@ describe('prepareImageFile', () => {
     await assertUnreadable(prepareImageFile(file), sharpRejection(file));
   });
 
-  test('rejects a nonexistent path with ENOENT and the path', async () => {
+  test('rejects a nonexistent path saying there is no such file, and the path', async () => {
     const file = path.join(tmp, 'no-such-photo.jpg');
 
     await assertUnreadable(
       prepareImageFile(file),
-      `cannot read image ${file}: ENOENT ${EXPECTED_FORMATS}`,
+      `cannot read image ${file}: no such file ${EXPECTED_FORMATS}`,
     );
   });
 
-  test('rejects a directory with EISDIR and the path', async () => {
+  test('rejects a directory saying it is a folder, and the path', async () => {
     await assertUnreadable(
       prepareImageFile(tmp),
-      `cannot read image ${tmp}: EISDIR ${EXPECTED_FORMATS}`,
+      `cannot read image ${tmp}: it is a folder ${EXPECTED_FORMATS}`,
     );
   });
 });
@@ -340,14 +340,22 @@ describe('sniffImageFormat', () => {
 });
 
 test('rejects a region of interest outside the frame, naming the field and the value', async () => {
-  const data = await readFile(path.join(SAMPLES_DIR, 'normal', readdirSync(path.join(SAMPLES_DIR, 'normal'))[0]));
+  const data = await readFile(
+    path.join(SAMPLES_DIR, 'normal', readdirSync(path.join(SAMPLES_DIR, 'normal'))[0]),
+  );
 
   await assert.rejects(
     prepareImage(data, 'frame.jpg', { roi: { left: 0.5, top: 0, width: 0.8, height: 1 } }),
-    { code: 'EP_CONFIG_INVALID', message: 'preprocess.roi: left + width and top + height must be <= 1, got 1.3 and 1' },
+    {
+      code: 'EP_CONFIG_INVALID',
+      message: 'preprocess.roi: left + width and top + height must be <= 1, got 1.3 and 1',
+    },
   );
   await assert.rejects(
     prepareImage(data, 'frame.jpg', { roi: { left: -1, top: 0, width: 1, height: 1 } }),
-    { code: 'EP_CONFIG_INVALID', message: 'preprocess.roi: left must be a number from 0 to 1, got -1' },
+    {
+      code: 'EP_CONFIG_INVALID',
+      message: 'preprocess.roi: left must be a number from 0 to 1, got -1',
+    },
   );
 });

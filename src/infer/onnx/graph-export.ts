@@ -182,10 +182,12 @@ export function buildOnnxModel(
   // One global average pool per bottleneck layer, side by side on the channel axis (NCHW).
   const pooled = layerNames.map((name) => `features/${name}/pooled`);
   layerNames.forEach((name, i) => {
-    ctx.nodes.push(node('GlobalAveragePool', `features/${name}/GlobalAveragePool`, [name], [pooled[i]]));
+    const pool = node('GlobalAveragePool', `features/${name}/GlobalAveragePool`, [name], [pooled[i]]);
+    ctx.nodes.push(pool);
   });
   if (pooled.length > 1) {
-    ctx.nodes.push(node('Concat', 'features/Concat', pooled, ['features/pooled'], [intAttr('axis', 1)]));
+    const axis = [intAttr('axis', 1)];
+    ctx.nodes.push(node('Concat', 'features/Concat', pooled, ['features/pooled'], axis));
   }
   const flattenInput = pooled.length > 1 ? 'features/pooled' : pooled[0];
   ctx.nodes.push(
