@@ -1,5 +1,6 @@
-import { configFlags, loadConfig, maskSecrets } from '../config/load';
-import { parseFlags, type FlagSpec } from './args';
+import { loadConfig, maskSecrets } from '../config/load';
+import { type FlagSpec } from './args';
+import { parseConfigFlags } from './config-flags';
 
 const USAGE = `usage: edge-pothole config [--check] [--config FILE] [--KEY VALUE]...
 
@@ -14,13 +15,12 @@ the problem and the value received)`;
 
 /** `edge-pothole config`: what `run` would use, without starting anything. */
 export async function run(argv: string[]): Promise<number> {
-  const specs: Record<string, FlagSpec> = {
+  const ownFlags: Record<string, FlagSpec> = {
     config: { type: 'string' },
     check: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   };
-  for (const [name, type] of Object.entries(configFlags())) specs[name] = { type };
-  const { values, positionals } = parseFlags(argv, specs, USAGE);
+  const { values, positionals } = parseConfigFlags(argv, ownFlags, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
 

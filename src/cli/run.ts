@@ -1,7 +1,8 @@
-import { configFlags, loadConfig } from '../config/load';
+import { loadConfig } from '../config/load';
 import { runDaemon } from '../daemon/app';
 import { configureLogger } from '../util/logger';
-import { parseFlags, type FlagSpec } from './args';
+import { type FlagSpec } from './args';
+import { parseConfigFlags } from './config-flags';
 
 const USAGE = `usage: edge-pothole run [--config FILE] [--source SPEC] [--broker URL] [--model DIR]
                         [--threshold X] [--vehicle-id ID] [--fps N] [--state-dir DIR] [--KEY VALUE]
@@ -29,12 +30,11 @@ credential mqtt_password, never from a flag.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const specs: Record<string, FlagSpec> = {
+  const ownFlags: Record<string, FlagSpec> = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
-  for (const [name, type] of Object.entries(configFlags())) specs[name] = { type };
-  const { values, positionals } = parseFlags(argv, specs, USAGE);
+  const { values, positionals } = parseConfigFlags(argv, ownFlags, USAGE);
   if (values.help) {
     process.stdout.write(USAGE);
 

@@ -93,3 +93,17 @@ test('gives every key a doc, a default, an env var and a flag, except the passwo
     else assert.ok(typeof leaf.arg === 'string', `${name} has no flag`);
   }
 });
+
+test('sets a boolean key to false from the command line, and names a bad boolean value', () => {
+  const off = config(['--source.loop', 'false']);
+  assert.equal(off.status, 0, off.stderr);
+  assert.equal(JSON.parse(off.stdout).source.loop, false);
+
+  const bare = config(['--source.loop']);
+  assert.equal(JSON.parse(bare.stdout).source.loop, true);
+
+  const bad = config(['--source.loop', 'maybe']);
+  assert.equal(bad.status, 78);
+  assert.match(bad.stderr,
+    /source\.loop: must be true or false \(also 1\/0, yes\/no, on\/off\): value was "maybe"/);
+});
