@@ -21,6 +21,10 @@ export interface EdgePotholeConfig {
   };
   model: string;
   infer: { engine: 'auto' | 'onnxruntime' | 'tfjs'; threads: number };
+  preprocess: {
+    roi: { left: number; top: number; width: number; height: number };
+    tiles: { columns: number; rows: number };
+  };
   decide: { window: number; min_frames: number; gap_frames: number };
   outbox: { max_messages: number; max_age_seconds: number; replay_per_second: number };
   publish: { drain_seconds: number };
@@ -156,6 +160,17 @@ function checkCombinations(config: EdgePotholeConfig, file: string | undefined):
   if (config.decide.min_frames > config.decide.window) {
     problems.push(`decide.min_frames: must be at most decide.window (${config.decide.window}): ` +
       `value was ${config.decide.min_frames}`);
+  }
+  const { roi, tiles } = config.preprocess;
+  const outside = roi.left + roi.width > 1 + 1e-9 || roi.top + roi.height > 1 + 1e-9;
+  if (outside || !roi.width || !roi.height) {
+    problems.push('preprocess.roi: must lie inside the frame with a width and height above 0 ' +
+      `(left + width <= 1, top + height <= 1): value was ${JSON.stringify(roi)}`);
+  }
+  for (const name of ['columns', 'rows'] as const) {
+    if (tiles[name] > 8) {
+      problems.push(`preprocess.tiles.${name}: must be at most 8: value was ${tiles[name]}`);
+    }
   }
   if (problems.length > 0) {
     throw invalid(`invalid configuration${file ? ` (file ${file})` : ''}:\n${problems.join('\n')}`);

@@ -7,7 +7,40 @@ function gpsHost(value: unknown): void {
   if (/[\s/]/.test(value as string)) throw new Error('must be a host name or address, or empty');
 }
 
+function roiField(name: string, fallback: number, doc: string) {
+  return {
+    doc: `Region of interest, ${doc}, relative to the frame (0..1).`,
+    format: 'unit-interval',
+    default: fallback,
+    env: `EDGE_POTHOLE_PREPROCESS_ROI_${name.toUpperCase()}`,
+    arg: `preprocess.roi.${name}`,
+  };
+}
+
+function tileCount(name: string, doc: string) {
+  return {
+    doc: `Tiles the region of interest is cut into, ${doc} (1..8); the frame's confidence is ` +
+      'the highest tile\'s. Default 1 (see docs/accuracy.md before raising it).',
+    format: 'positive-integer',
+    default: 1,
+    env: `EDGE_POTHOLE_PREPROCESS_TILES_${name.toUpperCase()}`,
+    arg: `preprocess.tiles.${name}`,
+  };
+}
+
 export const pipelineSchema = {
+  preprocess: {
+    roi: {
+      left: roiField('left', 0, 'left edge'),
+      top: roiField('top', 0, 'top edge'),
+      width: roiField('width', 1, 'width'),
+      height: roiField('height', 1, 'height'),
+    },
+    tiles: {
+      columns: tileCount('columns', 'across'),
+      rows: tileCount('rows', 'down'),
+    },
+  },
   decide: {
     window: {
       doc: 'Temporal filter: frames looked at (M of "N of M").',

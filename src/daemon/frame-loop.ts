@@ -5,7 +5,9 @@ import type { EventSettings } from '../decide/events';
 import { decideFrame } from '../decide/threshold';
 import type { InferenceEngine } from '../infer/engine';
 import type { LoadedModel } from '../infer/model-dir';
-import { prepareImage, type ModelInput } from '../preprocess/image';
+import {
+  prepareTiles, type ModelInput, type RegionOfInterest, type TileGrid,
+} from '../preprocess/image';
 import { detectionPayload } from '../publish/detection-payload';
 import type { DetectionMessage, EventMessage, Location } from '../publish/messages';
 import { describeError } from '../util/errors';
@@ -44,6 +46,8 @@ export interface LoopContext {
   onInferred?: () => void;
   /** Counters to update in place while the loop runs (the stats topic reads them). */
   stats?: LoopStats;
+  /** Region of interest and tiles (preprocess/image.ts); default the whole frame, one tile. */
+  preprocess?: { roi: RegionOfInterest; tiles: TileGrid };
 }
 
 /** Inference times kept for percentiles: the most recent ones, so memory stays bounded. */
@@ -72,7 +76,8 @@ export function newLoopStats(): LoopStats {
 
 interface Prepared {
   frame?: Frame;
-  input?: ModelInput;
+  /** One input per tile. */
+  inputs?: ModelInput[];
   error?: unknown;
 }
 
@@ -92,18 +97,30 @@ async function fetchNext(context: LoopContext, size: number): Promise<Prepared |
   const location = context.locate?.();
   if (location) frame = { ...frame, location };
   try {
-    return { frame, input: await prepareImage(frame.data, frame.source, { size }) };
+    return { frame, inputs: await prepareTiles(frame.data, frame.source,
+      { size, ...context.preprocess }) };
   } catch (error) {
     return { frame, error };
   }
 }
 
+/** The tile whose positive score is highest: a pothole in any tile is a pothole in the frame. */
+export function mostPositiveTile(tiles: Float32Array[], positive: number):
+  { probabilities: Float32Array; tile: number } {
+  let tile = 0;
+  for (let i = 1; i < tiles.length; i++) if (tiles[i][positive] > tiles[tile][positive]) tile = i;
+
+  return { probabilities: tiles[tile], tile };
+}
+
 /** Infers one decoded frame and hands the outcome to the event flow. */
 async function inferFrame(context: LoopContext, flow: EventFlow, stats: LoopStats,
-  prepared: Required<Pick<Prepared, 'frame' | 'input'>>): Promise<void> {
+  prepared: Required<Pick<Prepared, 'frame' | 'inputs'>>): Promise<void> {
   const model = context.model;
   const startedAt = performance.now();
-  const [probabilities] = await context.engine.scores([prepared.input.pixels]);
+  const tiles = await context.engine.scores(prepared.inputs.map((input) => input.pixels));
+  const positive = model.labels.indexOf(context.positiveLabel);
+  const { probabilities, tile } = mostPositiveTile(tiles, positive);
   stats.inferenceMs.push(performance.now() - startedAt);
   if (stats.inferenceMs.length > INFERENCE_SAMPLES_KEPT) stats.inferenceMs.shift();
   stats.inferences += 1;
@@ -114,6 +131,7 @@ async function inferFrame(context: LoopContext, flow: EventFlow, stats: LoopStat
     ? detectionPayload(prepared.frame, stats.frames, decision,
       { vehicleId: context.vehicleId, model: model.ref })
     : undefined;
+  if (message && tiles.length > 1) message.tile = tile;
   flow.onFrame(prepared.frame, decision.confidence, message);
 }
 
@@ -172,7 +190,7 @@ async function handle(state: LoopState, current: Prepared): Promise<void> {
   state.sourceFailing = false;
 
   stats.frames += 1;
-  if (!current.input) {
+  if (!current.inputs) {
     stats.unreadable += 1;
     log.warn({ source: current.frame.source, err: describeError(current.error) },
       'frame skipped');
@@ -181,7 +199,7 @@ async function handle(state: LoopState, current: Prepared): Promise<void> {
   }
 
   await context.betweenFrames?.();
-  await inferFrame(context, state.flow, stats, { frame: current.frame, input: current.input });
+  await inferFrame(context, state.flow, stats, { frame: current.frame, inputs: current.inputs });
   context.onInferred?.();
   Object.assign(stats, state.flow.counts);
 }

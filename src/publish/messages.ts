@@ -30,6 +30,8 @@ export interface DetectionMessage {
   model: ModelRef;
   /** Capture to decision, milliseconds. */
   latency_ms: number;
+  /** With preprocess.tiles: the tile (0-based, row by row) whose confidence the frame took. */
+  tile?: number;
   /** The event (one pothole passage) this frame belongs to; see EventMessage. */
   event_id?: string;
   /** Where the car was when the frame was captured; only when GPS is configured and fixed. */
