@@ -20,7 +20,7 @@ export interface EngineOptions {
   /**
    * Worker threads for the tfjs engine on the wasm backend (tfjs runs wasm single-threaded
    * in Node); the frames of a batch, and concurrent calls, are spread over them. Each worker
-   * holds its own copy of the backbone: about 150 MB of memory each. Default: the number of
+   * holds its own copy of the backbone: about 330 MB of memory each. Default: the number of
    * cores; 1 runs tfjs in the calling thread without workers. Ignored by ONNX Runtime.
    */
   workers?: number;
