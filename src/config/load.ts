@@ -20,7 +20,12 @@ export interface EdgePotholeConfig {
     stall_seconds: number; warmup_frames: number; ffmpeg: string;
   };
   model: string;
-  infer: { engine: 'auto' | 'onnxruntime' | 'tfjs'; threads: number };
+  infer: {
+    engine: 'auto' | 'onnxruntime' | 'tfjs';
+    threads: number;
+    workers: number;
+    graph_weights: 'auto' | 'int8' | 'float32' | 'uint8' | 'float16';
+  };
   preprocess: {
     roi: { left: number; top: number; width: number; height: number };
     tiles: { columns: number; rows: number };

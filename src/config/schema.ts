@@ -82,6 +82,23 @@ export const schema = {
       env: 'EDGE_POTHOLE_THREADS',
       arg: 'threads',
     },
+    workers: {
+      doc: 'tfjs-wasm worker threads (frames inferred at once when ONNX Runtime is not used); ' +
+        '0 = the number of cores, 1 = tfjs in the main thread. About 330 MB each.',
+      format: 'whole-number',
+      default: 0,
+      env: 'EDGE_POTHOLE_WORKERS',
+      arg: 'infer.workers',
+    },
+    graph_weights: {
+      doc: 'ONNX graph arithmetic: auto (int8, or float32 without the sample photos to ' +
+        'calibrate on), int8 (2.6x less CPU; the shipped model was trained on it), float32 ' +
+        '(exact), or uint8 / float16 weight storage. See docs/performance.md.',
+      format: ['auto', 'int8', 'float32', 'uint8', 'float16'],
+      default: 'auto',
+      env: 'EDGE_POTHOLE_GRAPH_WEIGHTS',
+      arg: 'infer.graph_weights',
+    },
   },
   ...pipelineSchema,
   mqtt: mqttSchema,

@@ -75,6 +75,7 @@ function loopContext(running: Running, stopRequested: () => boolean,
     publish: (message) => queue(running, topics.detections, message),
     publishEvent: (event, frame) => publishEvent(running, event, frame),
     locate: running.gps ? () => running.gps?.current() : undefined,
+    pauseRequested: () => reloadPending.value,
     betweenFrames: async () => {
       if (!reloadPending.value) return;
       reloadPending.value = false;

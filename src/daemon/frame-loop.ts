@@ -42,6 +42,8 @@ export interface LoopContext {
    * here on SIGHUP. Default none.
    */
   betweenFrames?: () => Promise<void>;
+  /** True when betweenFrames has work (a model swap): frames in flight finish first. */
+  pauseRequested?: () => boolean;
   /** Called after each inference (the systemd watchdog pings only while frames move). */
   onInferred?: () => void;
   /** Counters to update in place while the loop runs (the stats topic reads them). */
@@ -113,26 +115,32 @@ export function mostPositiveTile(tiles: Float32Array[], positive: number):
   return { probabilities: tiles[tile], tile };
 }
 
-/** Infers one decoded frame and hands the outcome to the event flow. */
+/**
+ * Infers one decoded frame and returns what hands the outcome to the event flow: decisions
+ * are taken in capture order even when several frames are inferred at once.
+ */
 async function inferFrame(context: LoopContext, flow: EventFlow, stats: LoopStats,
-  prepared: Required<Pick<Prepared, 'frame' | 'inputs'>>): Promise<void> {
+  prepared: Required<Pick<Prepared, 'frame' | 'inputs'>>, frameSeq: number):
+  Promise<() => void> {
   const model = context.model;
   const startedAt = performance.now();
   const tiles = await context.engine.scores(prepared.inputs.map((input) => input.pixels));
-  const positive = model.labels.indexOf(context.positiveLabel);
-  const { probabilities, tile } = mostPositiveTile(tiles, positive);
   stats.inferenceMs.push(performance.now() - startedAt);
   if (stats.inferenceMs.length > INFERENCE_SAMPLES_KEPT) stats.inferenceMs.shift();
   stats.inferences += 1;
 
-  const decision = decideFrame(probabilities, model.labels, context.positiveLabel,
-    context.threshold);
-  const message = decision.detected
-    ? detectionPayload(prepared.frame, stats.frames, decision,
-      { vehicleId: context.vehicleId, model: model.ref })
-    : undefined;
-  if (message && tiles.length > 1) message.tile = tile;
-  flow.onFrame(prepared.frame, decision.confidence, message);
+  return () => {
+    const positive = model.labels.indexOf(context.positiveLabel);
+    const { probabilities, tile } = mostPositiveTile(tiles, positive);
+    const decision = decideFrame(probabilities, model.labels, context.positiveLabel,
+      context.threshold);
+    const message = decision.detected
+      ? detectionPayload(prepared.frame, frameSeq, decision,
+        { vehicleId: context.vehicleId, model: model.ref })
+      : undefined;
+    if (message && tiles.length > 1) message.tile = tile;
+    flow.onFrame(prepared.frame, decision.confidence, message);
+  };
 }
 
 function newFlow(context: LoopContext, log: Logger): EventFlow {
@@ -173,8 +181,11 @@ interface LoopState {
   sourceFailing: boolean;
 }
 
-/** One fetched frame: a camera failure is logged once per change, then it is inferred. */
-async function handle(state: LoopState, current: Prepared): Promise<void> {
+/**
+ * One fetched frame: a camera failure is logged once per change, then it is inferred. Resolves
+ * to what finishes the frame (decide, publish, count), or undefined when there is nothing to.
+ */
+async function handle(state: LoopState, current: Prepared): Promise<(() => void) | undefined> {
   const { context, stats, log } = state;
   if (!current.frame) {
     if (!state.sourceFailing) {
@@ -184,7 +195,7 @@ async function handle(state: LoopState, current: Prepared): Promise<void> {
     state.sourceFailing = true;
     await sleep(SOURCE_RETRY_MS);
 
-    return;
+    return undefined;
   }
   if (state.sourceFailing) log.info({ source: context.source.description }, 'camera recovered');
   state.sourceFailing = false;
@@ -195,13 +206,18 @@ async function handle(state: LoopState, current: Prepared): Promise<void> {
     log.warn({ source: current.frame.source, err: describeError(current.error) },
       'frame skipped');
 
-    return;
+    return undefined;
   }
 
   await context.betweenFrames?.();
-  await inferFrame(context, state.flow, stats, { frame: current.frame, inputs: current.inputs });
-  context.onInferred?.();
-  Object.assign(stats, state.flow.counts);
+  const decide = await inferFrame(context, state.flow, stats,
+    { frame: current.frame, inputs: current.inputs }, stats.frames);
+
+  return () => {
+    decide();
+    context.onInferred?.();
+    Object.assign(stats, state.flow.counts);
+  };
 }
 
 /**
@@ -216,14 +232,24 @@ export async function runFrameLoop(context: LoopContext): Promise<LoopStats> {
     flow: newFlow(context, log), sourceFailing: false };
   const fetchAtNextTick = pacedFetcher(context, context.engine.backbone.inputSize);
 
+  // As many frames in flight as the engine works on at once (tfjs-wasm workers; 1 otherwise),
+  // finished oldest first so decisions and messages keep capture order.
+  const depth = Math.max(1, context.engine.workers);
+  const inflight: Array<Promise<(() => void) | undefined>> = [];
+  const finishOldest = async () => (await inflight.shift())?.();
+
   let upcoming = fetchAtNextTick();
   while (!context.stopRequested()) {
     const current = await upcoming;
     if (!current) break;
     upcoming = context.stopRequested() ? Promise.resolve(undefined) : fetchAtNextTick();
 
-    await handle(state, current);
+    // A model swap (SIGHUP) runs with no inference in flight.
+    if (context.pauseRequested?.()) while (inflight.length > 0) await finishOldest();
+    inflight.push(handle(state, current));
+    if (inflight.length >= depth) await finishOldest();
   }
+  while (inflight.length > 0) await finishOldest();
   await upcoming;
   state.flow.finish();
 

@@ -53,7 +53,9 @@ async function startEngine(running: Running): Promise<void> {
   const { config } = running;
   const model = running.model as LoadedModel;
   running.engine = await createEngine({ engine: config.infer.engine,
-    threads: config.infer.threads || undefined, layer: model.metadata.backbone.layer,
+    threads: config.infer.threads || undefined, workers: config.infer.workers || undefined,
+    graphWeights: config.infer.graph_weights === 'auto' ? undefined : config.infer.graph_weights,
+    layer: model.metadata.backbone.layer,
     head: model.head });
   if (running.engine.backbone.fingerprint !== model.metadata.backbone.fingerprint) {
     stageLogger('daemon').warn({ model: model.dir },
