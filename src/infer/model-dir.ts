@@ -208,7 +208,8 @@ async function readHead(dir: string): Promise<{ head: SoftmaxHead; sha256: strin
   // A corrupt weights.bin of the right size loads fine and then scores NaN on every frame:
   // a daemon that never reports a pothole, in silence. Refuse it here.
   if (![...head.kernel, ...head.bias].every(Number.isFinite)) {
-    throw invalidModel(dir, `${MODEL_FILES.weights} contains NaN or infinite weights (corrupt file)`);
+    throw invalidModel(dir,
+      `${MODEL_FILES.weights} contains NaN or infinite weights (corrupt file)`);
   }
 
   return { head, sha256: createHash('sha256').update(bytes).digest('hex') };
@@ -232,8 +233,8 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
     throw invalidModel(resolved, `${MODEL_FILES.labels} is missing`, err);
   }
   if (labels.length !== head.classes) {
-    throw invalidModel(resolved,
-      `${MODEL_FILES.labels} has ${labels.length} labels but the model has ${head.classes} outputs`);
+    throw invalidModel(resolved, `${MODEL_FILES.labels} has ${labels.length} labels but the ` +
+      `model has ${head.classes} outputs`);
   }
   if (JSON.stringify(labels) !== JSON.stringify(metadata.labels)) {
     stageLogger('infer').warn({ dir: resolved, labels, metadataLabels: metadata.labels },

@@ -182,7 +182,8 @@ export function buildOnnxModel(
   // One global average pool per bottleneck layer, side by side on the channel axis (NCHW).
   const pooled = layerNames.map((name) => `features/${name}/pooled`);
   layerNames.forEach((name, i) => {
-    const pool = node('GlobalAveragePool', `features/${name}/GlobalAveragePool`, [name], [pooled[i]]);
+    const pool = node('GlobalAveragePool', `features/${name}/GlobalAveragePool`, [name],
+      [pooled[i]]);
     ctx.nodes.push(pool);
   });
   if (pooled.length > 1) {
