@@ -246,7 +246,11 @@ export async function runFrameLoop(context: LoopContext): Promise<LoopStats> {
 
     // A model swap (SIGHUP) runs with no inference in flight.
     if (context.pauseRequested?.()) while (inflight.length > 0) await finishOldest();
-    inflight.push(handle(state, current));
+    const job = handle(state, current);
+    // Its failure surfaces when finishOldest awaits it; until then it must not count as an
+    // unhandled rejection, which would end the process before the orderly stop.
+    job.catch(() => undefined);
+    inflight.push(job);
     if (inflight.length >= depth) await finishOldest();
   }
   while (inflight.length > 0) await finishOldest();
