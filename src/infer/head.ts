@@ -47,6 +47,17 @@ export function applyHead(head: SoftmaxHead, features: Float32Array): Float32Arr
   return softmax(logits);
 }
 
+/**
+ * Class probabilities for engines that compute features first and apply the head in
+ * JavaScript (the tfjs engines); throws when no head was set.
+ */
+export function scoresFromFeatures(head: SoftmaxHead | undefined, features: Float32Array[]):
+  Float32Array[] {
+  if (!head) throw new Error('no model head loaded: scores() needs a retrained model');
+
+  return features.map((vector) => applyHead(head, vector));
+}
+
 /** sha256 of the head's shape and weights: part of every cache key that bakes the head in. */
 export function headHash(head: SoftmaxHead): string {
   const hash = createHash('sha256');

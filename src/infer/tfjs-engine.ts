@@ -1,7 +1,7 @@
 import { loadBackbone, type LoadedBackbone } from './backbone';
 import type { EngineOptions, InferenceEngine } from './engine';
 import { assertFrameSizes } from './frame-check';
-import { applyHead, type SoftmaxHead } from './head';
+import { scoresFromFeatures, type SoftmaxHead } from './head';
 import { initTensorflow, tf } from './tf-backend';
 import { tfjsFeatures } from './tfjs-features';
 
@@ -58,9 +58,8 @@ export class TfjsEngine implements InferenceEngine {
 
   async scores(frames: Uint8Array[]): Promise<Float32Array[]> {
     const head = this.head;
-    if (!head) throw new Error('no model head loaded: scores() needs a retrained model');
 
-    return (await this.features(frames)).map((features) => applyHead(head, features));
+    return scoresFromFeatures(head, await this.features(frames));
   }
 
   async setHead(head: SoftmaxHead): Promise<void> {

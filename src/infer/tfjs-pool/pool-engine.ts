@@ -1,7 +1,7 @@
 import { EdgePotholeError } from '../../util/errors';
 import type { EngineOptions, InferenceEngine } from '../engine';
 import { assertFrameSizes } from '../frame-check';
-import { applyHead, type SoftmaxHead } from '../head';
+import { scoresFromFeatures, type SoftmaxHead } from '../head';
 import { WorkerPool } from './worker-pool';
 
 /** Throws EP_CONFIG_INVALID unless `workers` is a whole number of worker threads. */
@@ -64,9 +64,8 @@ export class TfjsPoolEngine implements InferenceEngine {
 
   async scores(frames: Uint8Array[]): Promise<Float32Array[]> {
     const head = this.head;
-    if (!head) throw new Error('no model head loaded: scores() needs a retrained model');
 
-    return (await this.features(frames)).map((features) => applyHead(head, features));
+    return scoresFromFeatures(head, await this.features(frames));
   }
 
   async setHead(head: SoftmaxHead): Promise<void> {
