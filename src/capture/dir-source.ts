@@ -1,22 +1,10 @@
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { sniffImageFormat } from '../preprocess/sniff';
+import { isImageFile } from '../preprocess/sniff';
 import { EdgePotholeError } from '../util/errors';
 import { stageLogger } from '../util/logger';
 import type { Frame, FrameSource } from './source';
-
-async function isImage(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(16);
-    const { bytesRead } = await handle.read(head, 0, 16, 0);
-
-    return sniffImageFormat(head.subarray(0, bytesRead)) !== undefined;
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Replays the image files of a folder (and its sub-folders) in name order, as a camera would
@@ -34,7 +22,7 @@ export class DirectorySource implements FrameSource {
   /** One image file as a one-frame source (`image:FILE`), replayed forever with `loop`. */
   static async openFile(file: string, loop: boolean): Promise<DirectorySource> {
     const resolved = path.resolve(file);
-    if (!(await isImage(resolved).catch(() => false))) {
+    if (!(await isImageFile(resolved).catch(() => false))) {
       throw new EdgePotholeError('EP_SOURCE_INVALID',
         `source image:${file} is not a readable image file; give a JPEG/PNG/WebP file`);
     }
@@ -57,7 +45,7 @@ export class DirectorySource implements FrameSource {
     for (const name of names) {
       const file = path.join(root, name);
       const hidden = path.basename(name).startsWith('.');
-      if (!hidden && (await isImage(file).catch(() => false))) files.push(file);
+      if (!hidden && (await isImageFile(file).catch(() => false))) files.push(file);
     }
     if (files.length === 0) {
       throw new EdgePotholeError('EP_SOURCE_INVALID',

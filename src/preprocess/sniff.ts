@@ -1,3 +1,5 @@
+import { open } from 'node:fs/promises';
+
 /**
  * Image formats recognised by their first bytes, so a PNG named .jpg is read as a PNG and a
  * text file named .jpg is skipped. Covers what sharp's prebuilt libvips decodes.
@@ -33,4 +35,17 @@ const SIGNATURES: Array<{ format: string; test: (b: Buffer) => boolean }> = [
 /** The image format of `head` (the first 16 bytes of a file are enough), or undefined. */
 export function sniffImageFormat(head: Buffer): string | undefined {
   return SIGNATURES.find((signature) => signature.test(head))?.format;
+}
+
+/** True when the file's first bytes are those of an image format sharp decodes. */
+export async function isImageFile(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    const { bytesRead } = await handle.read(head, 0, 16, 0);
+
+    return sniffImageFormat(head.subarray(0, bytesRead)) !== undefined;
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,7 +1,7 @@
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { sniffImageFormat } from '../preprocess/sniff';
+import { isImageFile } from '../preprocess/sniff';
 import { EdgePotholeError } from '../util/errors';
 import { listFiles } from './list-files';
 import { assignSet, type DataSet } from './split';
@@ -52,18 +52,6 @@ export function groupOf(pathInClass: string): string {
   const prefix = /^([A-Za-z]+)-/.exec(parts[0]);
 
   return prefix ? `${prefix[1]}-` : 'other';
-}
-
-async function isImageFile(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(16);
-    const { bytesRead } = await handle.read(head, 0, 16, 0);
-
-    return bytesRead > 0 && sniffImageFormat(head.subarray(0, bytesRead)) !== undefined;
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
